@@ -1,0 +1,56 @@
+import ArgumentParser
+import HubJSON
+import HubLoader
+
+/// `orderhub plugin inspect`: what a library says about itself, checked as the loader would.
+struct PluginCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "plugin", abstract: "Work with plugin libraries.", subcommands: [Inspect.self])
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a plugin's descriptor (id, version, kind, ABI, threading, capabilities).")
+
+        @Argument(help: "Path to the plugin's .so")
+        var path: String
+
+        @Flag(name: .long, help: "Print JSON instead of text.")
+        var json = false
+
+        func run() throws {
+            let library: PluginLibrary
+            do {
+                library = try PluginLibrary(path: path, expectedSHA256: nil)
+            } catch {
+                Output.err("orderhub: \(error)")
+                throw ExitCode(ExitCodes.pluginRefused)
+            }
+            let d = library.descriptor
+            if json {
+                var writer = JSONWriter()
+                writer.object { o in
+                    o.field("path", library.path)
+                    o.field("id", d.id)
+                    o.field("version", d.version)
+                    o.field("kind", d.kind.name)
+                    o.field("kind_api_version", Int(d.kindAPIVersion))
+                    o.field("abi", "\(d.abiMajor).\(d.abiMinor)")
+                    o.field("threading", d.threading.name)
+                    o.array("capabilities") { a in for c in d.capabilityNames { a.element(c) } }
+                    o.field("descriptor_size", Int(d.structSize))
+                    o.field("sha256", library.sha256)
+                }
+                Output.out(writer.string)
+            } else {
+                Output.out("""
+                    path:          \(library.path)
+                    id:            \(d.id)
+                    version:       \(d.version)
+                    kind:          \(d.kind.name) (table v\(d.kindAPIVersion))
+                    abi:           \(d.abiMajor).\(d.abiMinor) (host \(PluginLibrary.hostABI.major).\(PluginLibrary.hostABI.minor))
+                    threading:     \(d.threading.name)
+                    capabilities:  \(d.capabilityNames.isEmpty ? "none" : d.capabilityNames.joined(separator: ", "))
+                    sha256:        \(library.sha256)
+                    """)
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import HubCore
+import HubHTTP
+import HubLoader
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `orderhub run`: load the manifest's plugins and serve the HTTP API until SIGTERM/SIGINT.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the hub as a manifest composes it.")
+
+    @Option(name: .long, help: "Manifest to run (YAML).")
+    var manifest: String = "manifests/default.yaml"
+
+    @Option(name: .long, help: "Address to serve on, HOST:PORT (overrides the manifest's listen).")
+    var listen: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let logger = Logging.bootstrap(level: logLevel)
+        let composed: Manifest
+        do {
+            composed = try ManifestParser.load(path: manifest)
+        } catch {
+            Output.err(error.description)
+            throw ExitCode(ExitCodes.manifestInvalid)
+        }
+        let (host, port) = try parseListen(listen ?? composed.listen ?? "127.0.0.1:8080")
+        let hub: Hub
+        do {
+            hub = try Hub.start(manifest: composed, logger: logger)
+        } catch {
+            Output.err("orderhub: cannot start: \(error)")
+            throw ExitCode(ExitCodes.pluginRefused)
+        }
+        for instance in hub.plugins.instances {
+            logger.info("loaded \(instance.slot): \(instance.descriptor.id) \(instance.descriptor.version) (\(instance.descriptor.kind.name), ABI \(instance.descriptor.abiMajor).\(instance.descriptor.abiMinor))")
+        }
+        let app = Application(
+            router: HubRoutes.router(hub: hub),
+            configuration: .init(address: .hostname(host, port: port), serverName: "orderhub"),
+            onServerRunning: { channel in
+                Output.out("orderhub: serving http://\(host):\(channel.localAddress?.port ?? port) (manifest \(composed.path))")
+            },
+            logger: logger)
+        // SIGTERM/SIGINT: the server stops taking requests and finishes those in flight,
+        // then the hub drains connectors, commits what is queued, flushes and destroys plugins.
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.error("server stopped: \(error)")
+        }
+        hub.shutdown()
+        Output.out("orderhub: stopped cleanly")
+    }
+
+    private func parseListen(_ text: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("--listen '\(text)': expected HOST:PORT, e.g. 127.0.0.1:8080")
+        }
+        return (String(text[..<colon]), port)
+    }
+}
+
+enum Logging {
+    /// Only the executable picks the log backend, once.
+    static func bootstrap(level: String) -> Logger {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: level) ?? .info
+            return handler
+        }
+        return Logger(label: "orderhub")
+    }
+}

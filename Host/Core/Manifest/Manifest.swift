@@ -1,0 +1,82 @@
+import HubJSON
+import HubLoader
+
+/// A hub composition: which plugin fills which slot, pinned by checksum, with its config,
+/// and the order of the intake pipeline. See docs/manifest.md for every key.
+public struct Manifest: Sendable {
+    /// Where a value came from, for messages: file:line:column.
+    public struct Position: Sendable, CustomStringConvertible {
+        public let file: String
+        public let line: Int
+        public let column: Int
+        public var description: String { "\(file):\(line):\(column)" }
+    }
+
+    /// How the host retries a connector's deliveries.
+    public struct RetryPolicy: Sendable, Equatable {
+        public var maxAttempts: Int = 5
+        public var initialBackoffMillis: Int = 200
+        public var maxBackoffMillis: Int = 10_000
+        public init() {}
+    }
+
+    public struct Plugin: Sendable {
+        public let slot: String
+        public let kind: PluginDescriptor.Kind
+        /// Absolute path of the library (relative paths resolve against the manifest's folder).
+        public let library: String
+        public let sha256: String?
+        public let config: JSONValue
+        public let subscribes: [String]
+        public let retry: RetryPolicy
+        public let position: Position
+        public let libraryPosition: Position
+        /// Where the sha256 value sits, or nil when the manifest has none yet.
+        public let sha256Position: Position?
+
+        /// The config handed to create(), with `_manifest_dir` added.
+        public func configJSON(manifestDirectory: String) -> [UInt8] {
+            var members = config.objectValue ?? []
+            members.append(("_manifest_dir", .string(manifestDirectory)))
+            var writer = JSONWriter()
+            writer.value(.object(members))
+            return writer.bytes
+        }
+    }
+
+    public let path: String
+    public let directory: String
+    public let listen: String?
+    public let plugins: [Plugin]
+    public let pipeline: [String]
+
+    public func plugin(_ slot: String) -> Plugin? { plugins.first { $0.slot == slot } }
+    public var bus: Plugin? { plugins.first { $0.kind == .stateBus } }
+    public var connectors: [Plugin] { plugins.filter { $0.kind == .connector } }
+}
+
+/// Every problem found in a manifest, each as `file:line:col: message`.
+public struct ManifestError: Error, Sendable, CustomStringConvertible {
+    public struct Problem: Sendable, CustomStringConvertible {
+        public let position: Manifest.Position
+        public let message: String
+        public var description: String { "\(position): \(message)" }
+    }
+    public let problems: [Problem]
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}
+
+extension Manifest {
+    /// A copy whose bus config has `overrides` merged in (benchmarks and tests point it at a scratch file).
+    public func replacingBusConfig(_ overrides: [String: JSONValue]) -> Manifest {
+        let replaced = plugins.map { plugin -> Plugin in
+            guard plugin.kind == .stateBus else { return plugin }
+            var members = (plugin.config.objectValue ?? []).filter { overrides[$0.key] == nil }
+            for (key, value) in overrides.sorted(by: { $0.key < $1.key }) { members.append((key, value)) }
+            return Plugin(slot: plugin.slot, kind: plugin.kind, library: plugin.library, sha256: plugin.sha256, config: .object(members),
+                          subscribes: plugin.subscribes, retry: plugin.retry, position: plugin.position,
+                          libraryPosition: plugin.libraryPosition, sha256Position: plugin.sha256Position)
+        }
+        return Manifest(path: path, directory: directory, listen: listen, plugins: replaced, pipeline: pipeline)
+    }
+}

@@ -1,0 +1,67 @@
+import Dispatch
+import HubLoader
+import Logging
+import Synchronization
+
+/// Hands committed events to whoever asked for them: connectors (by the manifest's
+/// `subscribes`) and plugins that called the host's `subscribe` service.
+public final class EventRouter: Sendable {
+    struct Subscription: Sendable {
+        let id: UInt64
+        let pattern: String
+        let context: HostContext
+        let lane: DispatchQueue
+    }
+
+    private let dispatchers = Mutex<[(types: [String], dispatcher: Dispatcher)]>([])
+    private let subscriptions = Mutex<[Subscription]>([])
+    private let nextID = Atomic<UInt64>(1)
+    private let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    func add(_ dispatcher: Dispatcher, types: [String]) { dispatchers.withLock { $0.append((types, dispatcher)) } }
+
+    func subscribe(_ context: HostContext, pattern: String) -> UInt64 {
+        let id = nextID.add(1, ordering: .relaxed).oldValue
+        let lane = DispatchQueue(label: "orderhub.events.\(context.slot).\(id)")
+        subscriptions.withLock { $0.append(Subscription(id: id, pattern: pattern, context: context, lane: lane)) }
+        return id
+    }
+
+    func unsubscribe(_ context: HostContext, id: UInt64) -> Bool {
+        subscriptions.withLock { all in
+            let before = all.count
+            all.removeAll { $0.id == id && $0.context === context }
+            return all.count != before
+        }
+    }
+
+    /// Called by the committer with each durable group.
+    func route(_ events: [BusEvent]) {
+        let targets = dispatchers.withLock { $0 }
+        for target in targets {
+            for event in events where target.types.contains(event.type) { target.dispatcher.enqueue(event) }
+        }
+        let subs = subscriptions.withLock { $0 }
+        guard !subs.isEmpty else { return }
+        for sub in subs {
+            let matching = events.filter { Self.matches(sub.pattern, $0.type) }
+            guard !matching.isEmpty else { continue }
+            sub.lane.async { [logger] in
+                for event in matching {
+                    do throws(PluginCallError) {
+                        try sub.context.instance?.onEvent(event)
+                    } catch {
+                        logger.warning("on_event to \(sub.context.slot) failed: \(error)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Exact type, or a prefix when the pattern ends in '*'.
+    static func matches(_ pattern: String, _ type: String) -> Bool {
+        pattern.hasSuffix("*") ? type.hasPrefix(pattern.dropLast()) : pattern == type
+    }
+}

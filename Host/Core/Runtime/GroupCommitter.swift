@@ -1,0 +1,152 @@
+import Dispatch
+import HubLoader
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The single writer to the state bus. Writers queue CommitRequests; one thread takes all
+/// that are waiting, checks them against the live order states, numbers their events, and
+/// appends them in one transaction (one fsync for the whole group), then answers each
+/// writer. This is group commit: throughput grows with concurrency instead of with fsyncs.
+public final class GroupCommitter: Sendable {
+    struct Pending: Sendable {
+        let request: CommitRequest
+        let reply: @Sendable (Result<CommitResult, CommitError>) -> Void
+    }
+
+    struct Queue: ~Copyable {
+        var pending: [Pending] = []
+        var stopping = false
+        var busy = false
+    }
+
+    private let bus: PluginInstance
+    private let queue = Mutex(Queue())
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let idle = DispatchSemaphore(value: 0)
+    private let states: OrderStateCache
+    private let logger: Logger
+    private let onCommitted: @Sendable ([BusEvent]) -> Void
+    private let metrics: HostMetrics
+    public let maxBatch: Int
+
+    public init(bus: PluginInstance, metrics: HostMetrics, logger: Logger, maxBatch: Int = 1024, onCommitted: @escaping @Sendable ([BusEvent]) -> Void) {
+        self.bus = bus
+        self.metrics = metrics
+        self.logger = logger
+        self.maxBatch = maxBatch
+        self.onCommitted = onCommitted
+        states = OrderStateCache(bus: bus)
+        DispatchQueue(label: "orderhub.group-committer", qos: .userInitiated).async { [self] in run() }
+    }
+
+    /// Commits and waits (async): returns once the events are durable.
+    public func commit(_ request: CommitRequest) async -> Result<CommitResult, CommitError> {
+        await withCheckedContinuation { continuation in
+            enqueue(Pending(request: request) { continuation.resume(returning: $0) })
+        }
+    }
+
+    /// Commits and waits on a plain thread (connector workers).
+    public func commitBlocking(_ request: CommitRequest) -> Result<CommitResult, CommitError> {
+        let done = DispatchSemaphore(value: 0)
+        let box = Mutex<Result<CommitResult, CommitError>?>(nil)
+        enqueue(Pending(request: request) { result in
+            box.withLock { $0 = result }
+            done.signal()
+        })
+        done.wait()
+        return box.withLock { $0! }
+    }
+
+    /// Queues without waiting (host `publish` service).
+    public func submit(_ request: CommitRequest) {
+        enqueue(Pending(request: request) { [logger] result in
+            if case .failure(let error) = result { logger.warning("published event not committed: \(error)") }
+        })
+    }
+
+    private func enqueue(_ pending: Pending) {
+        let accepted = queue.withLock { q -> Bool in
+            guard !q.stopping else { return false }
+            q.pending.append(pending)
+            return true
+        }
+        if accepted { wakeup.signal() } else { pending.reply(.failure(.stopped)) }
+    }
+
+    /// Commits everything queued, refuses new work, and stops the thread.
+    public func stop() {
+        let alreadyStopping = queue.withLock { q -> Bool in
+            defer { q.stopping = true }
+            return q.stopping
+        }
+        guard !alreadyStopping else { return }
+        wakeup.signal()
+        idle.wait()
+    }
+
+    /// Current state and sequence of an order as the committer sees it.
+    public func state(of order: String) -> OrderStateCache.Entry? { states.entry(order) }
+
+    private func run() {
+        while true {
+            wakeup.wait()
+            let (batch, stopping) = queue.withLock { q -> ([Pending], Bool) in
+                let take = Array(q.pending.prefix(maxBatch))
+                q.pending.removeFirst(take.count)
+                return (take, q.stopping && q.pending.isEmpty)
+            }
+            if !batch.isEmpty { commitBatch(batch) }
+            // Keep draining: one signal may stand for several enqueues.
+            let more = queue.withLock { !$0.pending.isEmpty }
+            if more { wakeup.signal(); continue }
+            if stopping || queue.withLock({ $0.stopping && $0.pending.isEmpty }) {
+                idle.signal()
+                return
+            }
+        }
+    }
+
+    private func commitBatch(_ batch: [Pending]) {
+        let started = Clock.monotonicNanos()
+        var prepared = BatchPlan(states: states)
+        var refused: [(Pending, CommitError)] = []
+        var accepted: [(Pending, BatchPlan.Planned)] = []
+        for pending in batch {
+            switch prepared.add(pending.request) {
+            case .success(let result): accepted.append((pending, result))
+            case .failure(let error): refused.append((pending, error))
+            }
+        }
+        for (pending, error) in refused { pending.reply(.failure(error)) }
+        guard !accepted.isEmpty else { return }
+        do {
+            let offset = try bus.append(prepared.events, records: prepared.records)
+            prepared.apply()
+            metrics.commitBatch(events: prepared.events.count, seconds: Double(Clock.monotonicNanos() - started) / 1e9)
+            for (pending, result) in accepted {
+                pending.reply(.success(CommitResult(state: result.state, lastSequence: result.lastSequence, offset: offset, events: result.events)))
+            }
+            onCommitted(prepared.events)
+        } catch {
+            metrics.busError()
+            if accepted.count == 1 {
+                let (pending, _) = accepted[0]
+                pending.reply(.failure(error.status == 9 && pending.request.record != nil
+                    ? .duplicateIdempotencyKey(pending.request.record!.key) : .bus(error)))
+                states.forget(pending.request.subject)
+                return
+            }
+            // One bad request must not sink the group: retry each alone to find it.
+            logger.debug("group of \(accepted.count) failed (\(error)); committing one by one")
+            for (pending, _) in accepted {
+                states.forget(pending.request.subject)
+                commitBatch([pending])
+            }
+        }
+    }
+}

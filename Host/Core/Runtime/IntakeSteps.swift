@@ -1,0 +1,87 @@
+import HubJSON
+import HubLoader
+
+/// The intake pipeline for one order, as a list of timeline events: received, accepted,
+/// one event per pipeline plugin, then hold or release, then the dispatch request.
+struct IntakeSteps {
+    let order: OrderFields
+    let key: String
+    let service: OrderService
+
+    func run() -> [BusEvent] {
+        var events = [
+            event(EventTypes.received, producer: "host", state: OrderState.received.rawValue, data: order.json),
+            event(EventTypes.accepted, producer: "host", state: OrderState.accepted.rawValue, data: Array(#"{"validated":true}"#.utf8)),
+        ]
+        var hold: (type: String, reason: String)?
+        var discount: Int64 = 0
+        var risk: [UInt8] = Array("null".utf8)
+        for plugin in service.pipeline {
+            let started = Clock.monotonicNanos()
+            let isRules = plugin.descriptor.kind == .rules
+            do throws(PluginCallError) {
+                let result = isRules ? try plugin.evaluate(order) : try plugin.score(order)
+                service.metrics.stage(isRules ? "rules" : "predictor", seconds: service.elapsed(since: started))
+                events.append(event(isRules ? EventTypes.rulesEvaluated : EventTypes.riskScored, producer: plugin.slot, data: result))
+                if isRules, let parsed = try? JSONParser.parse(result) {
+                    discount += parsed["discount_minor"]?.intValue ?? 0
+                    if hold == nil, let h = parsed["hold"], h != .null {
+                        hold = (h["type"]?.stringValue ?? "rule", h["reason"]?.stringValue ?? "held by \(plugin.slot)")
+                    }
+                } else if !isRules {
+                    risk = result
+                }
+            } catch {
+                // Fail closed: a pipeline plugin that cannot decide holds the order for a person.
+                service.metrics.pluginError()
+                var data = JSONWriter()
+                data.object { o in
+                    o.field("plugin", plugin.slot)
+                    o.field("call", error.call)
+                    o.field("status", error.statusName)
+                    o.field("error", error.message)
+                }
+                events.append(event(EventTypes.pluginFailed, producer: "host", data: data.bytes))
+                if hold == nil { hold = ("system", "\(plugin.slot) failed: \(error.message)") }
+            }
+        }
+        if let hold {
+            events.append(statusChange(to: .onHold, from: .accepted, reason: hold.reason, holdType: hold.type))
+        } else {
+            events.append(statusChange(to: .released, from: .accepted, reason: "no hold", holdType: nil))
+            if service.dispatchEnabled { events.append(dispatchRequest(discount: discount, risk: risk)) }
+        }
+        return events
+    }
+
+    func event(_ type: String, producer: String, state: String = "", data: [UInt8]) -> BusEvent {
+        BusEvent(id: "", source: "/orderhub/\(producer)", type: type, subject: order.id, data: data,
+                 producer: producer, timeUnixNanos: Clock.wallNanos(), sequence: 0, state: state)
+    }
+
+    func statusChange(to: OrderState, from: OrderState, reason: String, holdType: String?) -> BusEvent {
+        var data = JSONWriter()
+        data.object { o in
+            o.field("from", from.rawValue)
+            o.field("to", to.rawValue)
+            o.field("reason", reason)
+            if let holdType { o.field("hold_type", holdType) }
+        }
+        return event(EventTypes.statusChanged, producer: "host", state: to.rawValue, data: data.bytes)
+    }
+
+    func dispatchRequest(discount: Int64, risk: [UInt8]) -> BusEvent {
+        var data = JSONWriter(capacity: order.json.count + 128)
+        data.object { o in
+            o.field("order_id", order.id)
+            o.field("idempotency_key", key)
+            o.field("discount_minor", discount)
+            o.rawField("risk", risk)
+            o.rawField("order", order.json)
+        }
+        var request = event(EventTypes.dispatchRequested, producer: "host", state: OrderState.dispatched.rawValue, data: data.bytes)
+        // Stable id = the WMS's idempotency key, the same on every retry and after a restart.
+        request.id = "\(order.id).dispatch"
+        return request
+    }
+}

@@ -1,0 +1,101 @@
+import HubJSON
+import HubLoader
+
+extension OrderService {
+    /// The order's current state and timeline as the API shows it; nil if unknown.
+    public func orderDocument(_ id: String) throws(PluginCallError) -> [UInt8]? {
+        guard let events = try plugins.bus.timeline(id), let state = committer.state(of: id) else { return nil }
+        let parsed = (try? JSONParser.parse(events).arrayValue) ?? []
+        var writer = JSONWriter(capacity: events.count + 512)
+        writer.object { o in
+            o.field("id", id)
+            o.field("state", state.state)
+            o.field("sequence", state.sequence)
+            o.array("allowed_transitions") { a in
+                for t in OrderState(rawValue: state.state).map(Lifecycle.next) ?? [] { a.element(t.to.rawValue) }
+            }
+            o.array("timeline") { a in
+                for event in parsed {
+                    a.object { e in
+                        e.field("sequence", Int64(event["sequence"]?.stringValue ?? "") ?? 0)
+                        e.field("time", event["time"] ?? .null)
+                        e.field("type", event["type"] ?? .null)
+                        e.field("producer", event["producer"] ?? .null)
+                        if let state = event["orderstate"] { e.field("state", state) }
+                        e.field("event_id", event["id"] ?? .null)
+                        e.field("data", event["data"] ?? .null)
+                    }
+                }
+            }
+        }
+        return writer.bytes
+    }
+
+    /// The order's events as structured CloudEvents 1.0 (a JSON array); nil if unknown.
+    public func cloudEvents(_ id: String) throws(PluginCallError) -> [UInt8]? { try plugins.bus.timeline(id) }
+
+    /// Current state and the transitions the lifecycle allows from it; nil if unknown.
+    public func allowedTransitions(_ id: String) -> (state: String, allowed: [Transition])? {
+        guard let entry = committer.state(of: id) else { return nil }
+        return (entry.state, OrderState(rawValue: entry.state).map(Lifecycle.next) ?? [])
+    }
+
+    /// Moves an order to `target` if the lifecycle allows it. Releasing an order (from a hold)
+    /// sends it on to dispatch, as intake would have.
+    public func transition(_ id: String, to target: String, reason: String, actor: String) async -> TransitionOutcome {
+        guard let to = OrderState(rawValue: target) else {
+            return .invalid(FieldProblem(field: "to", message: "'\(target)' is not a state (known: \(OrderState.allCases.map(\.rawValue).joined(separator: ", ")))"))
+        }
+        guard let current = committer.state(of: id) else { return .notFound }
+        let allowed = OrderState(rawValue: current.state).map(Lifecycle.next) ?? []
+        guard allowed.contains(where: { $0.to == to }) else { return .refused(from: current.state, allowed: allowed.map(\.to.rawValue)) }
+        var data = JSONWriter()
+        data.object { o in
+            o.field("from", current.state)
+            o.field("to", to.rawValue)
+            o.field("reason", reason)
+            o.field("actor", actor)
+        }
+        var events = [BusEvent(id: "", source: "/orderhub/api", type: EventTypes.statusChanged, subject: id, data: data.bytes,
+                               producer: "api", timeUnixNanos: Clock.wallNanos(), sequence: 0, state: to.rawValue)]
+        if to == .released, dispatchEnabled, let request = try? dispatchRequest(for: id) { events.append(request) }
+        switch await committer.commit(CommitRequest(subject: id, events: events, precondition: .existing)) {
+        case .success(let result): return .done(state: result.state, sequence: result.lastSequence)
+        case .failure(.transitionRefused(_, let from, _)):
+            return .refused(from: from, allowed: (OrderState(rawValue: from).map(Lifecycle.next) ?? []).map(\.to.rawValue))
+        case .failure(.orderNotFound): return .notFound
+        case .failure(let error): return .unavailable("\(error)")
+        }
+    }
+
+    /// A dispatch request rebuilt from the order as received (for release after a hold).
+    func dispatchRequest(for id: String) throws -> BusEvent? {
+        guard let events = try plugins.bus.timeline(id), let list = try JSONParser.parse(events).arrayValue,
+            let received = list.first(where: { $0["type"]?.stringValue == EventTypes.received }), let order = received["data"]
+        else { return nil }
+        let attempts = list.filter { $0["type"]?.stringValue == EventTypes.dispatchRequested }.count
+        var data = JSONWriter()
+        data.object { o in
+            o.field("order_id", id)
+            o.field("order", order)
+        }
+        return BusEvent(id: "\(id).dispatch\(attempts == 0 ? "" : ".\(attempts + 1)")", source: "/orderhub/api",
+                        type: EventTypes.dispatchRequested, subject: id, data: data.bytes, producer: "api",
+                        timeUnixNanos: Clock.wallNanos(), sequence: 0, state: OrderState.dispatched.rawValue)
+    }
+
+    /// Orders left `dispatched` by a previous run: their dispatch requests, to send again.
+    func pendingDispatches(limit: UInt32) -> [BusEvent] {
+        guard let ids = try? plugins.bus.orders(inState: OrderState.dispatched.rawValue, max: limit) else { return [] }
+        return ids.compactMap { id in
+            guard let events = try? plugins.bus.timeline(id), let list = try? JSONParser.parse(events).arrayValue,
+                let request = list.last(where: { $0["type"]?.stringValue == EventTypes.dispatchRequested })
+            else { return nil }
+            var data = JSONWriter()
+            data.value(request["data"] ?? .null)
+            return BusEvent(id: request["id"]?.stringValue ?? "\(id).dispatch", source: request["source"]?.stringValue ?? "/orderhub/host",
+                            type: EventTypes.dispatchRequested, subject: id, data: data.bytes, producer: "host",
+                            timeUnixNanos: Clock.wallNanos(), sequence: 0, state: "")
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import HubLoader
+import Synchronization
+
+/// Live state and last sequence of recently touched orders, read through to the bus on a
+/// miss. Written only by the committer thread, after a durable commit.
+public final class OrderStateCache: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public let state: String
+        public let sequence: UInt64
+    }
+
+    private let bus: PluginInstance
+    private let entries = Mutex<[String: Entry]>([:])
+    private let capacity = 200_000
+
+    init(bus: PluginInstance) { self.bus = bus }
+
+    /// The order's entry, from memory or the bus; nil if the order does not exist.
+    public func entry(_ order: String) -> Entry? {
+        if let cached = entries.withLock({ $0[order] }) { return cached }
+        guard let stored = try? bus.orderState(order) else { return nil }
+        let entry = Entry(state: stored.state, sequence: stored.sequence)
+        set(order, entry)
+        return entry
+    }
+
+    func set(_ order: String, _ entry: Entry) {
+        entries.withLock { all in
+            // Bounded: dropping everything is cheap and the bus answers misses.
+            if all.count >= capacity { all.removeAll(keepingCapacity: true) }
+            all[order] = entry
+        }
+    }
+
+    func forget(_ order: String) { _ = entries.withLock { $0.removeValue(forKey: order) } }
+}

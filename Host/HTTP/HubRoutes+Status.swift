@@ -1,0 +1,73 @@
+import HubCore
+import HubJSON
+import HubLoader
+import Hummingbird
+
+extension HubRoutes {
+    static func plugins(_ hub: Hub) -> Response {
+        var writer = JSONWriter()
+        writer.array { list in
+            for instance in hub.plugins.instances {
+                let d = instance.descriptor
+                list.object { o in
+                    o.field("slot", instance.slot)
+                    o.field("id", d.id)
+                    o.field("version", d.version)
+                    o.field("kind", d.kind.name)
+                    o.field("abi", "\(d.abiMajor).\(d.abiMinor)")
+                    o.field("threading", d.threading.name)
+                    o.field("library", instance.library.path)
+                    o.field("sha256", instance.library.sha256)
+                    if let health = instance.health() { o.rawField("health", health) } else { o.fieldNull("health") }
+                }
+            }
+        }
+        return APIResponse.json(.ok, writer.bytes)
+    }
+
+    static func lifecycle() -> Response {
+        var writer = JSONWriter()
+        writer.object { o in
+            o.array("states") { a in for s in OrderState.allCases { a.element(s.rawValue) } }
+            o.array("transitions") { a in
+                for t in Lifecycle.transitions {
+                    a.object { e in
+                        e.field("from", t.from.rawValue)
+                        e.field("to", t.to.rawValue)
+                        e.field("meaning", t.meaning)
+                    }
+                }
+            }
+        }
+        return APIResponse.json(.ok, writer.bytes)
+    }
+
+    static func health(_ hub: Hub) -> Response {
+        var healthy = true
+        var writer = JSONWriter()
+        writer.object { o in
+            o.array("plugins") { a in
+                for instance in hub.plugins.instances {
+                    let health = instance.health()
+                    let status = health.flatMap { try? JSONParser.parse($0) }?["status"]?.stringValue ?? "unknown"
+                    if status == "down" { healthy = false }
+                    a.object { p in
+                        p.field("slot", instance.slot)
+                        p.field("status", status)
+                    }
+                }
+            }
+            o.array("dispatch_backlog") { a in
+                for dispatcher in hub.dispatchers {
+                    a.object { d in
+                        d.field("connector", dispatcher.connector.slot)
+                        d.field("backlog", dispatcher.backlog)
+                    }
+                }
+            }
+            o.field("orders_accepted", Int64(hub.metrics.acceptedCount))
+            o.field("status", healthy ? "ok" : "degraded")
+        }
+        return APIResponse.json(healthy ? .ok : .serviceUnavailable, writer.bytes)
+    }
+}

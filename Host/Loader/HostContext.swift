@@ -1,0 +1,58 @@
+import HubJSON
+import Logging
+import Synchronization
+
+/// What the host core provides behind the ABI's host services. The loader stays free of
+/// the core's types; the core implements this and hands it to every instance.
+public protocol HostServicesBackend: AnyObject, Sendable {
+    func publish(from slot: String, _ event: BusEvent) -> Int32
+    func subscribe(_ context: HostContext, pattern: String) -> UInt64
+    func unsubscribe(_ context: HostContext, id: UInt64) -> Int32
+    func kvGet(namespace: String, key: String) -> Result<(value: [UInt8], revision: UInt64)?, PluginCallError>
+    func kvPut(namespace: String, key: String, value: [UInt8], expectedRevision: UInt64) -> Result<UInt64, PluginCallError>
+}
+
+/// Per-instance state behind the `hctx` pointer: the slot's name, config, logger, metrics
+/// and a way back to its instance for timers and events. Callbacks arrive on any thread,
+/// so everything here is immutable or behind a Mutex.
+public final class HostContext: Sendable {
+    public let slot: String
+    public let config: JSONValue
+    let logger: Logger
+    let metrics: MetricsRegistry
+    let backend: (any HostServicesBackend)?
+    private let metricIDs = Mutex<[UInt32]>([])
+    private let owner = Mutex<PluginInstanceRef?>(nil)
+
+    public init(slot: String, config: JSONValue, logger: Logger, metrics: MetricsRegistry, backend: (any HostServicesBackend)?) {
+        self.slot = slot
+        self.config = config
+        self.logger = logger
+        self.metrics = metrics
+        self.backend = backend
+    }
+
+    func attach(_ instance: PluginInstance) { owner.withLock { $0 = PluginInstanceRef(instance: instance) } }
+    public var instance: PluginInstance? { owner.withLock { $0?.instance } }
+
+    func defineMetric(name: String, kind: Int32, help: String) -> UInt32? {
+        guard let kind = MetricsRegistry.Kind(rawValue: kind),
+            !name.isEmpty, name.allSatisfy({ $0.isLetter && $0.isLowercase || $0.isNumber || $0 == "_" })
+        else { return nil }
+        let global = metrics.define("orderhub_plugin_\(name)", kind: kind, help: help, labels: "slot=\"\(slot)\"")
+        return metricIDs.withLock { ids in
+            ids.append(global)
+            return UInt32(ids.count - 1)
+        }
+    }
+
+    func recordMetric(_ id: UInt32, _ value: Double) {
+        guard let global = metricIDs.withLock({ Int(id) < $0.count ? $0[Int(id)] : nil }) else { return }
+        metrics.record(global, value)
+    }
+}
+
+/// Weak link from a context to its instance (the instance owns the context).
+struct PluginInstanceRef: Sendable {
+    weak var instance: PluginInstance?
+}

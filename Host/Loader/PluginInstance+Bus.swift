@@ -1,0 +1,112 @@
+import CHubABI
+import HubJSON
+
+/// State-bus calls (hub_bus_api_v1).
+extension PluginInstance {
+    /// Appends events and idempotency records in one durable transaction; returns the last offset.
+    public func append(_ events: [BusEvent], records: [IdempotencyRecord] = []) throws(PluginCallError) -> UInt64 {
+        guard let append = function(hub_bus_api_v1.self, \.append) else { throw missing("append") }
+        let arena = Arena()
+        let eventArray = arena.pointerArray(events.map { arena.event($0) })
+        let recordArray = arena.pointerArray(records.map { arena.record($0) })
+        var offset: UInt64 = 0
+        let status = gated { append(inst, eventArray, events.count, recordArray, records.count, &offset) }
+        try check(status, "append")
+        return offset
+    }
+
+    /// Current state and last sequence of an order; nil when unknown.
+    public func orderState(_ orderID: String) throws(PluginCallError) -> (state: String, sequence: UInt64)? {
+        guard let call = function(hub_bus_api_v1.self, \.order_state) else { throw missing("order_state") }
+        var out = hub_buf()
+        var sequence: UInt64 = 0
+        let status = withBytes(orderID) { id in gated { call(inst, id, &out, &sequence) } }
+        let state = String(decoding: take(&out), as: UTF8.self)
+        if status == HUB_NOT_FOUND { return nil }
+        try check(status, "order_state")
+        return (state, sequence)
+    }
+
+    /// The order's events as a JSON array of CloudEvents; nil when unknown.
+    public func timeline(_ orderID: String) throws(PluginCallError) -> [UInt8]? {
+        try fetch(\.timeline, "timeline", orderID)
+    }
+
+    /// The idempotency record for `key` as JSON; nil when the key is new.
+    public func idempotencyRecord(_ key: String) throws(PluginCallError) -> [UInt8]? {
+        try fetch(\.idem_lookup, "idem_lookup", key)
+    }
+
+    /// Replay: records after `offset`, and the offset to continue from.
+    public func read(after offset: UInt64, max: UInt32) throws(PluginCallError) -> (json: [UInt8], next: UInt64) {
+        guard let call = function(hub_bus_api_v1.self, \.read_from) else { throw missing("read_from") }
+        var out = hub_buf()
+        var next: UInt64 = 0
+        let status = gated { call(inst, offset, max, &out, &next) }
+        let bytes = take(&out)
+        try check(status, "read_from")
+        return (bytes, next)
+    }
+
+    /// Up to `max` ids of orders currently in `state`.
+    public func orders(inState state: String, max: UInt32) throws(PluginCallError) -> [String] {
+        guard let call = function(hub_bus_api_v1.self, \.orders_in_state) else { throw missing("orders_in_state") }
+        var out = hub_buf()
+        let status = withBytes(state) { s in gated { call(inst, s, max, &out) } }
+        let bytes = take(&out)
+        try check(status, "orders_in_state")
+        guard let list = try? JSONParser.parse(bytes).arrayValue else {
+            throw PluginCallError(plugin: slot, call: "orders_in_state", status: HUB_INTERNAL, message: "answer is not a JSON array")
+        }
+        return list.compactMap(\.stringValue)
+    }
+
+    public func kvGet(namespace: String, key: String) throws(PluginCallError) -> (value: [UInt8], revision: UInt64)? {
+        guard let call = function(hub_bus_api_v1.self, \.kv_get) else { throw missing("kv_get") }
+        var out = hub_buf()
+        var revision: UInt64 = 0
+        let status = withBytes(namespace) { ns in withBytes(key) { k in gated { call(inst, ns, k, &out, &revision) } } }
+        let bytes = take(&out)
+        if status == HUB_NOT_FOUND { return nil }
+        try check(status, "kv_get")
+        return (bytes, revision)
+    }
+
+    public func kvPut(namespace: String, key: String, value: [UInt8], expectedRevision: UInt64) throws(PluginCallError) -> UInt64 {
+        guard let call = function(hub_bus_api_v1.self, \.kv_put) else { throw missing("kv_put") }
+        var revision: UInt64 = 0
+        let status = withBytes(namespace) { ns in
+            withBytes(key) { k in
+                value.withUnsafeBufferPointer { v in
+                    gated { call(inst, ns, k, hub_bytes(ptr: v.baseAddress, len: v.count), expectedRevision, &revision) }
+                }
+            }
+        }
+        try check(status, "kv_put")
+        return revision
+    }
+
+    public func flush() throws(PluginCallError) {
+        guard let call = function(hub_bus_api_v1.self, \.flush) else { throw missing("flush") }
+        let status = gated { call(inst) }
+        try check(status, "flush")
+    }
+
+    private func fetch(
+        _ field: KeyPath<hub_bus_api_v1, (@convention(c) (UnsafeMutableRawPointer?, hub_bytes, UnsafeMutablePointer<hub_buf>?) -> hub_status)?>,
+        _ name: String, _ key: String
+    ) throws(PluginCallError) -> [UInt8]? {
+        guard let call = function(hub_bus_api_v1.self, field) else { throw missing(name) }
+        var out = hub_buf()
+        let status = withBytes(key) { k in gated { call(inst, k, &out) } }
+        let bytes = take(&out)
+        if status == HUB_NOT_FOUND { return nil }
+        try check(status, name)
+        return bytes
+    }
+}
+
+func withBytes<R>(_ text: String, _ body: (hub_bytes) -> R) -> R {
+    var copy = text
+    return copy.withUTF8 { body(hub_bytes(ptr: $0.baseAddress, len: $0.count)) }
+}

@@ -1,0 +1,99 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// OrderHub: one host executable, capability plugins as shared libraries, one C ABI between them.
+/// Module boundaries (who may import whom) are written down in docs/architecture.md.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "OrderHub",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "orderhub", targets: ["OrderHubCLI"]),
+        // Capability plugins: each is a .so the host opens with dlopen, never links.
+        .library(name: "StateBusSQLite", type: .dynamic, targets: ["StateBusSQLite"]),
+        .library(name: "RulesBasic", type: .dynamic, targets: ["RulesBasic"]),
+        .library(name: "PredictorLogistic", type: .dynamic, targets: ["PredictorLogistic"]),
+        .library(name: "HelloSwiftPlugin", type: .dynamic, targets: ["HelloSwiftPlugin"]),
+        .library(name: "WMSHTTPAdapter", type: .dynamic, targets: ["WMSHTTPAdapter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: PluginAPI: the C ABI and the Swift kit on top of it.
+        .target(name: "CHubABI", path: "PluginAPI/CHubABI", exclude: ["abi-1.0.layout"]),
+        .target(name: "HubJSON", path: "PluginAPI/JSON", swiftSettings: swiftSettings),
+        .target(
+            name: "HubPluginKit", dependencies: ["CHubABI", "HubJSON"], path: "PluginAPI/Swift",
+            swiftSettings: swiftSettings),
+
+        // MARK: Plugins (Swift) and adapters (C). Loaded only through dlopen.
+        .systemLibrary(name: "CSQLite", path: "Plugins/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "StateBusSQLite", dependencies: ["HubPluginKit", "CSQLite"], path: "Plugins/StateBusSQLite",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "RulesBasic", dependencies: ["HubPluginKit"], path: "Plugins/RulesBasic",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "PredictorLogistic", dependencies: ["HubPluginKit"], path: "Plugins/PredictorLogistic",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "HelloSwiftPlugin", dependencies: ["HubPluginKit"], path: "Plugins/HelloSwift",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "WMSHTTPAdapter", dependencies: ["CHubABI"], path: "adapters/wms_http",
+            exclude: ["README.md"],
+            cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Wextra", "-Werror"])],
+            linkerSettings: [.linkedLibrary("curl")]),
+
+        // MARK: Host
+        .target(
+            name: "HubLoader", dependencies: ["CHubABI", "HubJSON", .product(name: "Logging", package: "swift-log")],
+            path: "Host/Loader", swiftSettings: swiftSettings),
+        .target(
+            name: "HubCore",
+            dependencies: ["HubLoader", "HubJSON", "Yams", .product(name: "Logging", package: "swift-log")],
+            path: "Host/Core", swiftSettings: swiftSettings),
+        .target(
+            name: "HubHTTP",
+            dependencies: ["HubCore", "HubJSON", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Host/HTTP", resources: [.copy("openapi.yaml")], swiftSettings: swiftSettings),
+        .target(
+            name: "HubDevTools",
+            dependencies: [
+                "HubJSON", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Host/DevTools", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "OrderHubCLI",
+            dependencies: [
+                "HubCore", "HubHTTP", "HubDevTools", "HubLoader",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Host/CLI", swiftSettings: swiftSettings),
+
+        // MARK: Tests
+        .testTarget(
+            name: "HubCoreTests", dependencies: ["HubCore", "HubJSON", "HubLoader"], path: "Tests/HubCoreTests",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "HubCore", "HubHTTP", "HubDevTools", "HubLoader", "HubJSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Tests/IntegrationTests", swiftSettings: swiftSettings),
+    ]
+)

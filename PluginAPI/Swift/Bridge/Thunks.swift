@@ -1,0 +1,90 @@
+import CHubABI
+import HubJSON
+import Synchronization
+
+/// The C entry points of the descriptor and the kind tables. Non-capturing, so each is a
+/// plain C function pointer; each finds its Swift instance through the `void *inst`.
+enum Thunks {
+    static let create: @convention(c) (
+        UnsafePointer<hub_host_api>?, UnsafeMutableRawPointer?, hub_bytes,
+        UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<hub_buf>?
+    ) -> hub_status = { host, hctx, config, outInst, outErr in
+        guard let host, let outInst else {
+            fillBuffer(outErr, "create called without host services or an out pointer")
+            return HUB_INVALID
+        }
+        guard let registered = registration.withLock({ $0 }) else {
+            fillBuffer(outErr, "create called before hub_plugin_entry_v1")
+            return HUB_STATE
+        }
+        let configValue: JSONValue
+        do {
+            configValue = config.len == 0 ? .object([]) : try JSONParser.parse(BytesView(config).array)
+        } catch {
+            fillBuffer(outErr, "config is not valid JSON: \(error)")
+            return HUB_INVALID
+        }
+        do throws(PluginError) {
+            let context = PluginContext(host: HostServices(api: host, context: hctx), config: configValue)
+            let plugin = try registered.make(context)
+            outInst.pointee = Unmanaged.passRetained(InstanceBox(plugin: plugin)).toOpaque()
+            return HUB_OK
+        } catch {
+            fillBuffer(outErr, error.message)
+            return error.status
+        }
+    }
+
+    static let destroy: @convention(c) (UnsafeMutableRawPointer?) -> Void = { inst in
+        guard let inst else { return }
+        Unmanaged<InstanceBox>.fromOpaque(inst).release()
+    }
+
+    static let lastError: @convention(c) (UnsafeMutableRawPointer?) -> UnsafePointer<CChar>? = { inst in
+        guard inst != nil else { return nil }
+        return InstanceBox.from(inst).errorCString()
+    }
+
+    static let health: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<hub_buf>?) -> hub_status = { inst, out in
+        let box = InstanceBox.from(inst)
+        var writer = JSONWriter()
+        writer.object { o in
+            o.field("status", "ok")
+            if let detail = box.plugin.health() { o.field("detail", detail) }
+        }
+        fillBuffer(out, writer.bytes)
+        return HUB_OK
+    }
+
+    static let onEvent: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<hub_event>?) -> hub_status = { inst, event in
+        guard let event else { return HUB_INVALID }
+        let box = InstanceBox.from(inst)
+        return box.call { () throws(PluginError) in try box.plugin.onEvent(EventView(event)) }
+    }
+
+    static let exportState: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<hub_buf>?, UnsafeMutablePointer<UInt32>?) -> hub_status = { inst, out, schema in
+        let box = InstanceBox.from(inst)
+        return box.call { () throws(PluginError) in
+            let state = try box.plugin.exportState()
+            fillBuffer(out, state?.bytes ?? [])
+            schema?.pointee = state?.schema ?? 0
+        }
+    }
+
+    static let importState: @convention(c) (UnsafeMutableRawPointer?, hub_bytes, UInt32) -> hub_status = { inst, state, schema in
+        let box = InstanceBox.from(inst)
+        return box.call { () throws(PluginError) in try box.plugin.importState(BytesView(state).array, schema: schema) }
+    }
+
+    static let kindAPI: @convention(c) (UnsafeMutableRawPointer?, UInt32, UInt32) -> UnsafeRawPointer? = { inst, kind, version in
+        guard version >= 1 else { return nil }
+        let plugin = InstanceBox.from(inst).plugin
+        switch Int32(kind) {
+        case HUB_KIND_RULES where plugin is any RulesPlugin: return UnsafeRawPointer(KindTables.rules)
+        case HUB_KIND_PREDICTOR where plugin is any PredictorPlugin: return UnsafeRawPointer(KindTables.predictor)
+        case HUB_KIND_CONNECTOR where plugin is any ConnectorPlugin: return UnsafeRawPointer(KindTables.connector)
+        case HUB_KIND_STATE_BUS where plugin is any StateBusPlugin: return UnsafeRawPointer(KindTables.bus)
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import HubJSON
+import HubPluginKit
+
+/// The SQLite file and its prepared statements. Used only under SQLiteBus's Mutex.
+final class Store {
+    let database: Database
+    private let insertRecord: Statement
+    private let selectOrder: Statement
+    private let insertOrder: Statement
+    private let updateOrder: Statement
+    private let insertIdem: Statement
+    private let selectIdem: Statement
+    private let selectTimeline: Statement
+    private let selectFrom: Statement
+    private let selectByState: Statement
+    private let selectKV: Statement
+    private let upsertKV: Statement
+
+    init(path: String, synchronous: String) throws(PluginError) {
+        database = try Database(path: path)
+        try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=\(synchronous.uppercased());")
+        try Self.migrate(database)
+        insertRecord = try database.prepare("INSERT INTO records(subject, seq_first, seq_last, events) VALUES(?1, ?2, ?3, ?4)")
+        selectOrder = try database.prepare("SELECT state, seq FROM orders WHERE id = ?1")
+        insertOrder = try database.prepare("INSERT INTO orders(id, state, seq, updated_ns) VALUES(?1, ?2, ?3, ?4)")
+        updateOrder = try database.prepare("UPDATE orders SET state = ?2, seq = ?3, updated_ns = ?4 WHERE id = ?1")
+        insertIdem = try database.prepare(
+            "INSERT INTO idempotency(key, subject, fingerprint, response) VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")
+        selectIdem = try database.prepare("SELECT subject, fingerprint, response FROM idempotency WHERE key = ?1")
+        selectTimeline = try database.prepare("SELECT events FROM records WHERE subject = ?1 ORDER BY offset")
+        selectFrom = try database.prepare("SELECT offset, events FROM records WHERE offset > ?1 ORDER BY offset LIMIT ?2")
+        selectByState = try database.prepare("SELECT id FROM orders WHERE state = ?1 LIMIT ?2")
+        selectKV = try database.prepare("SELECT value, rev FROM kv WHERE ns = ?1 AND key = ?2")
+        upsertKV = try database.prepare(
+            "INSERT INTO kv(ns, key, value, rev) VALUES(?1, ?2, ?3, ?4) "
+                + "ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value, rev = excluded.rev")
+    }
+
+    private static func migrate(_ database: Database) throws(PluginError) {
+        try database.execute(
+            """
+            CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '\(SQLiteBus.schemaVersion)');
+            CREATE TABLE IF NOT EXISTS records(
+                offset INTEGER PRIMARY KEY, subject TEXT NOT NULL,
+                seq_first INTEGER NOT NULL, seq_last INTEGER NOT NULL, events BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS records_by_subject ON records(subject);
+            CREATE TABLE IF NOT EXISTS orders(
+                id TEXT PRIMARY KEY, state TEXT NOT NULL, seq INTEGER NOT NULL, updated_ns INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS orders_by_state ON orders(state);
+            CREATE TABLE IF NOT EXISTS idempotency(
+                key TEXT PRIMARY KEY, subject TEXT NOT NULL, fingerprint TEXT NOT NULL, response BLOB NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS kv(
+                ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, rev INTEGER NOT NULL,
+                PRIMARY KEY(ns, key)) WITHOUT ROWID;
+            """)
+        let version = try database.prepare("SELECT value FROM meta WHERE key = 'schema_version'")
+        guard try version.step(), let found = Int(version.text(0)) else { throw .internalError("schema_version missing") }
+        version.reset()
+        if found > SQLiteBus.schemaVersion {
+            throw .invalid(
+                "'\(database.path)' has schema version \(found), this plugin understands up to \(SQLiteBus.schemaVersion): "
+                    + "use a newer orderhub.bus.sqlite")
+        }
+    }
+
+    // MARK: Append
+
+    func append(_ events: [EventView], _ records: [IdempotencyRecordView]) throws(PluginError) -> UInt64 {
+        try database.execute("BEGIN IMMEDIATE")
+        do throws(PluginError) {
+            for record in records { try insertIdempotency(record) }
+            for group in Self.groupBySubject(events) { try appendGroup(group) }
+            try database.execute("COMMIT")
+            return UInt64(database.lastInsertRowID)
+        } catch {
+            try? database.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func insertIdempotency(_ record: IdempotencyRecordView) throws(PluginError) {
+        insertIdem.bind(1, record.key.string)
+        insertIdem.bind(2, record.subject.string)
+        insertIdem.bind(3, record.fingerprint.string)
+        insertIdem.bind(4, blob: record.response.array)
+        try insertIdem.run()
+        if database.changes == 0 {
+            throw PluginError(9 /* HUB_CONFLICT */, "idempotency key '\(record.key.string)' is already recorded")
+        }
+    }
+
+    /// Groups events by subject, keeping each subject's events in order.
+    static func groupBySubject(_ events: [EventView]) -> [[EventView]] {
+        var groups: [[EventView]] = []
+        var index: [String: Int] = [:]
+        for event in events {
+            let subject = event.subject.string
+            if let at = index[subject] {
+                groups[at].append(event)
+            } else {
+                index[subject] = groups.count
+                groups.append([event])
+            }
+        }
+        return groups
+    }
+
+    private func appendGroup(_ group: [EventView]) throws(PluginError) {
+        let subject = group[0].subject.string
+        let first = group[0].sequence
+        let last = group[group.count - 1].sequence
+        if !subject.isEmpty { try advanceOrder(subject, group: group, first: first, last: last) }
+        var writer = JSONWriter(capacity: 512 * group.count)
+        for (position, event) in group.enumerated() {
+            if position > 0 { writer.raw([UInt8(ascii: ",")]) }
+            CloudEventJSON.write(event, into: &writer)
+        }
+        insertRecord.bind(1, subject)
+        insertRecord.bind(2, Int64(first))
+        insertRecord.bind(3, Int64(last))
+        insertRecord.bind(4, blob: writer.bytes)
+        try insertRecord.run()
+    }
+
+    /// Moves the projection forward, refusing a sequence that does not follow on.
+    private func advanceOrder(_ subject: String, group: [EventView], first: UInt64, last: UInt64) throws(PluginError) {
+        let newState = group.last(where: { !$0.state.isEmpty })?.state.string
+        let now = group[group.count - 1].timeUnixNanos
+        selectOrder.bind(1, subject)
+        defer { selectOrder.reset() }
+        if try selectOrder.step() {
+            let current = UInt64(selectOrder.int64(1))
+            let state = newState ?? selectOrder.text(0)
+            guard first == current + 1 else {
+                throw PluginError(9, "order \(subject): sequence \(first) does not follow \(current)")
+            }
+            updateOrder.bind(1, subject)
+            updateOrder.bind(2, state)
+            updateOrder.bind(3, Int64(last))
+            updateOrder.bind(4, now)
+            try updateOrder.run()
+        } else {
+            guard first == 1 else { throw PluginError(9, "order \(subject): first sequence is \(first), expected 1") }
+            insertOrder.bind(1, subject)
+            insertOrder.bind(2, newState ?? "unknown")
+            insertOrder.bind(3, Int64(last))
+            insertOrder.bind(4, now)
+            try insertOrder.run()
+        }
+    }
+
+    // MARK: Queries
+
+    func orderState(_ orderID: String) throws(PluginError) -> (state: String, sequence: UInt64)? {
+        selectOrder.bind(1, orderID)
+        defer { selectOrder.reset() }
+        guard try selectOrder.step() else { return nil }
+        return (selectOrder.text(0), UInt64(selectOrder.int64(1)))
+    }
+
+    func timeline(_ orderID: String) throws(PluginError) -> [UInt8]? {
+        selectTimeline.bind(1, orderID)
+        defer { selectTimeline.reset() }
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        var found = false
+        while try selectTimeline.step() {
+            if found { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: selectTimeline.blob(0))
+            found = true
+        }
+        out.append(UInt8(ascii: "]"))
+        return found ? out : nil
+    }
+
+    func read(after offset: UInt64, max: Int) throws(PluginError) -> (json: [UInt8], next: UInt64) {
+        selectFrom.bind(1, Int64(offset))
+        selectFrom.bind(2, Int64(Swift.max(1, max)))
+        defer { selectFrom.reset() }
+        var writer = JSONWriter()
+        var next = offset
+        writer.array { records in
+            while (try? selectFrom.step()) == true {
+                next = UInt64(selectFrom.int64(0))
+                let events = selectFrom.blob(1)
+                records.object { o in
+                    o.field("offset", next)
+                    o.rawField("events", [UInt8(ascii: "[")] + events + [UInt8(ascii: "]")])
+                }
+            }
+        }
+        return (writer.bytes, next)
+    }
+
+    func idempotencyRecord(_ key: String) throws(PluginError) -> [UInt8]? {
+        selectIdem.bind(1, key)
+        defer { selectIdem.reset() }
+        guard try selectIdem.step() else { return nil }
+        var writer = JSONWriter()
+        writer.object { o in
+            o.field("subject", selectIdem.text(0))
+            o.field("fingerprint", selectIdem.text(1))
+            o.field("response", String(decoding: selectIdem.blob(2), as: UTF8.self))
+        }
+        return writer.bytes
+    }
+
+    func orders(inState state: String, max: Int) throws(PluginError) -> [UInt8] {
+        selectByState.bind(1, state)
+        selectByState.bind(2, Int64(max))
+        defer { selectByState.reset() }
+        var ids: [String] = []
+        while try selectByState.step() { ids.append(selectByState.text(0)) }
+        var writer = JSONWriter()
+        writer.array { a in for id in ids { a.element(id) } }
+        return writer.bytes
+    }
+
+    // MARK: KV
+
+    func kvGet(namespace: String, key: String) throws(PluginError) -> (value: [UInt8], revision: UInt64)? {
+        selectKV.bind(1, namespace)
+        selectKV.bind(2, key)
+        defer { selectKV.reset() }
+        guard try selectKV.step() else { return nil }
+        return (selectKV.blob(0), UInt64(selectKV.int64(1)))
+    }
+
+    func kvPut(namespace: String, key: String, value: [UInt8], expectedRevision: UInt64) throws(PluginError) -> UInt64 {
+        let current = try kvGet(namespace: namespace, key: key)?.revision ?? 0
+        if expectedRevision != UInt64.max && expectedRevision != current {
+            throw PluginError(9, "kv \(namespace)/\(key): revision is \(current), expected \(expectedRevision)")
+        }
+        upsertKV.bind(1, namespace)
+        upsertKV.bind(2, key)
+        upsertKV.bind(3, blob: value)
+        upsertKV.bind(4, Int64(current + 1))
+        try upsertKV.run()
+        return current + 1
+    }
+}
