@@ -256,6 +256,9 @@ def model_document(intercept: float, weights: np.ndarray, mean: np.ndarray, scal
         "model": "late_delivery",
         "version": MODEL_VERSION,
         "trained_on": TRAINED_ON,
+        # Olist timestamps are Brazil local time (UTC-3); the plugin shifts order times by this
+        # before computing purchase_hour and weekend, so serving matches training.
+        "utc_offset_minutes": -180,
         "intercept": float(intercept),
         "features": [
             {"name": name, "weight": float(w), "mean": float(m), "scale": float(s)}

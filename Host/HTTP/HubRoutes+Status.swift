@@ -43,14 +43,16 @@ extension HubRoutes {
     }
 
     static func health(_ hub: Hub) -> Response {
-        var healthy = true
+        var down = false
+        var degraded = false
         var writer = JSONWriter()
         writer.object { o in
             o.array("plugins") { a in
                 for instance in hub.plugins.instances {
                     let health = instance.health()
                     let status = health.flatMap { try? JSONParser.parse($0) }?["status"]?.stringValue ?? "unknown"
-                    if status == "down" { healthy = false }
+                    if status == "down" { down = true }
+                    if status == "degraded" { degraded = true }
                     a.object { p in
                         p.field("slot", instance.slot)
                         p.field("status", status)
@@ -66,8 +68,8 @@ extension HubRoutes {
                 }
             }
             o.field("orders_accepted", Int64(hub.metrics.acceptedCount))
-            o.field("status", healthy ? "ok" : "degraded")
+            o.field("status", down ? "down" : degraded ? "degraded" : "ok")
         }
-        return APIResponse.json(healthy ? .ok : .serviceUnavailable, writer.bytes)
+        return APIResponse.json(down ? .serviceUnavailable : .ok, writer.bytes)
     }
 }

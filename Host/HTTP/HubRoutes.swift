@@ -13,8 +13,8 @@ public enum HubRoutes {
     public static func router(hub: Hub) -> Router<BasicRequestContext> {
         let router = Router()
         router.post("/v1/orders") { request, _ in await submit(hub, request) }
-        router.get("/v1/orders/:id") { _, context in try order(hub, context) }
-        router.get("/v1/orders/:id/events") { _, context in try events(hub, context) }
+        router.get("/v1/orders/:id") { _, context in busRead { () throws(PluginCallError) in try order(hub, context) } }
+        router.get("/v1/orders/:id/events") { _, context in busRead { () throws(PluginCallError) in try events(hub, context) } }
         router.get("/v1/orders/:id/transitions") { _, context in try transitions(hub, context) }
         router.post("/v1/orders/:id/transitions") { request, context in await transition(hub, request, context) }
         router.get("/v1/plugins") { _, _ in plugins(hub) }
@@ -29,10 +29,21 @@ public enum HubRoutes {
         return router
     }
 
+    /// The body, or nil when it is larger than `maxBodyBytes` (or the client went away).
     static func readBody(_ request: Request) async -> [UInt8]? {
         var request = request
         guard let buffer = try? await request.collectBody(upTo: maxBodyBytes) else { return nil }
         return Array(buffer.readableBytesView)
+    }
+
+    /// A state bus that cannot answer is the server's problem, said as 503 with a reason.
+    static func busRead(_ body: () throws(PluginCallError) -> Response) -> Response {
+        do {
+            return try body()
+        } catch {
+            return APIResponse.error(.serviceUnavailable, "unavailable", "the state bus could not answer: \(error.message)",
+                                     headers: [.retryAfter: "1"])
+        }
     }
 
     static func isJSON(_ request: Request) -> Bool {
@@ -74,17 +85,16 @@ public enum HubRoutes {
         APIResponse.error(.notFound, "order_not_found", "no order with id '\(id)'")
     }
 
-    static func order(_ hub: Hub, _ context: BasicRequestContext) throws -> Response {
+    static func order(_ hub: Hub, _ context: BasicRequestContext) throws(PluginCallError) -> Response {
         let id = orderID(context)
         guard let document = try hub.orders.orderDocument(id) else { return notFound(id) }
         return APIResponse.json(.ok, document)
     }
 
-    static func events(_ hub: Hub, _ context: BasicRequestContext) throws -> Response {
+    static func events(_ hub: Hub, _ context: BasicRequestContext) throws(PluginCallError) -> Response {
         let id = orderID(context)
         guard let events = try hub.orders.cloudEvents(id) else { return notFound(id) }
-        return APIResponse.json(.ok, events, headers: [.contentType: "application/cloudevents-batch+json"])
-            .with(contentType: "application/cloudevents-batch+json")
+        return APIResponse.json(.ok, events).with(contentType: "application/cloudevents-batch+json")
     }
 
     static func transitions(_ hub: Hub, _ context: BasicRequestContext) throws -> Response {
@@ -114,8 +124,8 @@ public enum HubRoutes {
             return APIResponse.error(.badRequest, "invalid_json", "expected a JSON object {\"to\": \"released\", \"reason\": \"...\"}")
         }
         guard let to = json["to"]?.stringValue else {
-            return APIResponse.error(.unprocessableContent, "invalid_transition", "'to' is required",
-                                     problems: [FieldProblem(field: "to", message: "required, the target state")])
+            return APIResponse.error(.unprocessableContent, "invalid_transition", "'to' must be a state name such as \"released\"",
+                                     problems: [FieldProblem(field: "to", message: json["to"] == nil ? "required, the target state" : "expected a string")])
         }
         let reason = json["reason"]?.stringValue ?? ""
         switch await hub.orders.transition(id, to: to, reason: reason, actor: "api") {

@@ -10,12 +10,18 @@ import Glibc
 /// The one hub_host_api table every instance receives. Each function finds its
 /// HostContext through `hctx`; none keeps global state.
 enum HostAPITable {
-    nonisolated(unsafe) static let shared: UnsafeMutablePointer<hub_host_api> = {  // immutable after init
+    /// For instances with the full services (every plugin but the bus, in a running hub).
+    nonisolated(unsafe) static let shared = make(caps: UInt64(HUB_HOST_CAP_KV) | UInt64(HUB_HOST_CAP_PUBSUB)
+        | UInt64(HUB_HOST_CAP_TIMERS) | UInt64(HUB_HOST_CAP_METRICS))  // immutable after init
+    /// For the bus itself and for `orderhub check`: no KV or events, and the caps say so.
+    nonisolated(unsafe) static let limited = make(caps: UInt64(HUB_HOST_CAP_TIMERS) | UInt64(HUB_HOST_CAP_METRICS))  // immutable
+
+    private static func make(caps: UInt64) -> UnsafeMutablePointer<hub_host_api> {
         let table = UnsafeMutablePointer<hub_host_api>.allocate(capacity: 1)
         table.initialize(to: hub_host_api(
             struct_size: UInt32(MemoryLayout<hub_host_api>.size),
             abi_major: UInt16(HUB_ABI_MAJOR), abi_minor: UInt16(HUB_ABI_MINOR),
-            caps: UInt64(HUB_HOST_CAP_KV) | UInt64(HUB_HOST_CAP_PUBSUB) | UInt64(HUB_HOST_CAP_TIMERS) | UInt64(HUB_HOST_CAP_METRICS),
+            caps: caps,
             log: { hctx, level, message in
                 let context = HostAPITable.context(hctx)
                 let text = message.string
@@ -94,7 +100,7 @@ enum HostAPITable {
                 return HUB_OK
             }))
         return table
-    }()
+    }
 
     static func context(_ hctx: UnsafeMutableRawPointer?) -> HostContext {
         Unmanaged<HostContext>.fromOpaque(hctx!).takeUnretainedValue()

@@ -37,7 +37,8 @@ public final class HostContext: Sendable {
 
     func defineMetric(name: String, kind: Int32, help: String) -> UInt32? {
         guard let kind = MetricsRegistry.Kind(rawValue: kind),
-            !name.isEmpty, name.allSatisfy({ $0.isLetter && $0.isLowercase || $0.isNumber || $0 == "_" })
+            let first = name.utf8.first, (97...122).contains(first) || first == 95,
+            name.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || $0 == 95 })
         else { return nil }
         let global = metrics.define("orderhub_plugin_\(name)", kind: kind, help: help, labels: "slot=\"\(slot)\"")
         return metricIDs.withLock { ids in

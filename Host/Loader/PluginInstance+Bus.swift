@@ -10,8 +10,7 @@ extension PluginInstance {
         let eventArray = arena.pointerArray(events.map { arena.event($0) })
         let recordArray = arena.pointerArray(records.map { arena.record($0) })
         var offset: UInt64 = 0
-        let status = gated { append(inst, eventArray, events.count, recordArray, records.count, &offset) }
-        try check(status, "append")
+        try call("append") { append(inst, eventArray, events.count, recordArray, records.count, &offset) }
         return offset
     }
 
@@ -20,11 +19,9 @@ extension PluginInstance {
         guard let call = function(hub_bus_api_v1.self, \.order_state) else { throw missing("order_state") }
         var out = hub_buf()
         var sequence: UInt64 = 0
-        let status = withBytes(orderID) { id in gated { call(inst, id, &out, &sequence) } }
-        let state = String(decoding: take(&out), as: UTF8.self)
-        if status == HUB_NOT_FOUND { return nil }
-        try check(status, "order_state")
-        return (state, sequence)
+        defer { _ = take(&out) }
+        let found = try lookup("order_state") { withBytes(orderID) { id in call(inst, id, &out, &sequence) } }
+        return found ? (String(decoding: take(&out), as: UTF8.self), sequence) : nil
     }
 
     /// The order's events as a JSON array of CloudEvents; nil when unknown.
@@ -42,20 +39,18 @@ extension PluginInstance {
         guard let call = function(hub_bus_api_v1.self, \.read_from) else { throw missing("read_from") }
         var out = hub_buf()
         var next: UInt64 = 0
-        let status = gated { call(inst, offset, max, &out, &next) }
-        let bytes = take(&out)
-        try check(status, "read_from")
-        return (bytes, next)
+        defer { _ = take(&out) }
+        try self.call("read_from") { call(inst, offset, max, &out, &next) }
+        return (take(&out), next)
     }
 
     /// Up to `max` ids of orders currently in `state`.
     public func orders(inState state: String, max: UInt32) throws(PluginCallError) -> [String] {
         guard let call = function(hub_bus_api_v1.self, \.orders_in_state) else { throw missing("orders_in_state") }
         var out = hub_buf()
-        let status = withBytes(state) { s in gated { call(inst, s, max, &out) } }
-        let bytes = take(&out)
-        try check(status, "orders_in_state")
-        guard let list = try? JSONParser.parse(bytes).arrayValue else {
+        defer { _ = take(&out) }
+        try self.call("orders_in_state") { withBytes(state) { s in call(inst, s, max, &out) } }
+        guard let list = try? JSONParser.parse(take(&out)).arrayValue else {
             throw PluginCallError(plugin: slot, call: "orders_in_state", status: HUB_INTERNAL, message: "answer is not a JSON array")
         }
         return list.compactMap(\.stringValue)
@@ -65,31 +60,27 @@ extension PluginInstance {
         guard let call = function(hub_bus_api_v1.self, \.kv_get) else { throw missing("kv_get") }
         var out = hub_buf()
         var revision: UInt64 = 0
-        let status = withBytes(namespace) { ns in withBytes(key) { k in gated { call(inst, ns, k, &out, &revision) } } }
-        let bytes = take(&out)
-        if status == HUB_NOT_FOUND { return nil }
-        try check(status, "kv_get")
-        return (bytes, revision)
+        defer { _ = take(&out) }
+        let found = try lookup("kv_get") { withBytes(namespace) { ns in withBytes(key) { k in call(inst, ns, k, &out, &revision) } } }
+        return found ? (take(&out), revision) : nil
     }
 
     public func kvPut(namespace: String, key: String, value: [UInt8], expectedRevision: UInt64) throws(PluginCallError) -> UInt64 {
         guard let call = function(hub_bus_api_v1.self, \.kv_put) else { throw missing("kv_put") }
         var revision: UInt64 = 0
-        let status = withBytes(namespace) { ns in
-            withBytes(key) { k in
-                value.withUnsafeBufferPointer { v in
-                    gated { call(inst, ns, k, hub_bytes(ptr: v.baseAddress, len: v.count), expectedRevision, &revision) }
+        try self.call("kv_put") {
+            withBytes(namespace) { ns in
+                withBytes(key) { k in
+                    value.withUnsafeBufferPointer { v in call(inst, ns, k, hub_bytes(ptr: v.baseAddress, len: v.count), expectedRevision, &revision) }
                 }
             }
         }
-        try check(status, "kv_put")
         return revision
     }
 
     public func flush() throws(PluginCallError) {
         guard let call = function(hub_bus_api_v1.self, \.flush) else { throw missing("flush") }
-        let status = gated { call(inst) }
-        try check(status, "flush")
+        try self.call("flush") { call(inst) }
     }
 
     private func fetch(
@@ -98,11 +89,20 @@ extension PluginInstance {
     ) throws(PluginCallError) -> [UInt8]? {
         guard let call = function(hub_bus_api_v1.self, field) else { throw missing(name) }
         var out = hub_buf()
-        let status = withBytes(key) { k in gated { call(inst, k, &out) } }
-        let bytes = take(&out)
-        if status == HUB_NOT_FOUND { return nil }
-        try check(status, name)
-        return bytes
+        defer { _ = take(&out) }
+        let found = try lookup(name) { withBytes(key) { k in call(inst, k, &out) } }
+        return found ? take(&out) : nil
+    }
+
+    /// Like `call`, but HUB_NOT_FOUND is an answer (false), not an error.
+    private func lookup(_ name: String, _ body: () -> hub_status) throws(PluginCallError) -> Bool {
+        var notFound = false
+        try call(name) {
+            let status = body()
+            if status == HUB_NOT_FOUND { notFound = true; return HUB_OK }
+            return status
+        }
+        return !notFound
     }
 }
 

@@ -26,7 +26,7 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         var out: UnsafeMutableRawPointer?
         var err = hub_buf()
         let status = configJSON.withUnsafeBufferPointer { config in
-            desc.pointee.create!(HostAPITable.shared, retained.toOpaque(), hub_bytes(ptr: config.baseAddress, len: config.count), &out, &err)
+            desc.pointee.create!(context.backend == nil ? HostAPITable.limited : HostAPITable.shared, retained.toOpaque(), hub_bytes(ptr: config.baseAddress, len: config.count), &out, &err)
         }
         let message = String(decoding: take(&err), as: UTF8.self)
         guard status == HUB_OK, let out else {
@@ -58,14 +58,20 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         switch library.descriptor.threading {
         case .threadSafe: return body()
         case .serialPerInstance: return gate.withLock { _ in body() }
-        case .serialGlobal: return library.globalGate.withLock { _ in body() }
+        case .serialGlobal: return library.globalGate.lock.withLock { _ in body() }
         }
     }
 
-    func check(_ status: hub_status, _ call: String) throws(PluginCallError) {
+    /// Runs an ABI call under the threading gate and reads last_error under the same gate,
+    /// so another thread's call cannot overwrite the reason first.
+    func call(_ name: String, _ body: () -> hub_status) throws(PluginCallError) {
+        let (status, message) = gated { () -> (hub_status, String) in
+            let status = body()
+            guard status != HUB_OK else { return (status, "") }
+            return (status, library.raw.pointee.last_error!(inst).map { String(cString: $0) } ?? "")
+        }
         guard status != HUB_OK else { return }
-        let message = library.raw.pointee.last_error!(inst).map { String(cString: $0) } ?? ""
-        throw PluginCallError(plugin: slot, call: call, status: status, message: message.isEmpty ? "no reason given" : message)
+        throw PluginCallError(plugin: slot, call: name, status: status, message: message.isEmpty ? "no reason given" : message)
     }
 
     /// Reads a table function only if it fits in the table's declared size.
@@ -88,10 +94,9 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         let arena = Arena()
         let abiOrder = arena.order(order)
         var out = hub_buf()
-        let status = gated { evaluate(inst, abiOrder, &out) }
-        let bytes = take(&out)
-        try check(status, "evaluate")
-        return bytes
+        defer { _ = take(&out) }
+        try call("evaluate") { evaluate(inst, abiOrder, &out) }
+        return take(&out)
     }
 
     /// Predictor: score an order.
@@ -100,10 +105,9 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         let arena = Arena()
         let abiOrder = arena.order(order)
         var out = hub_buf()
-        let status = gated { score(inst, abiOrder, &out) }
-        let bytes = take(&out)
-        try check(status, "score")
-        return bytes
+        defer { _ = take(&out) }
+        try call("score") { score(inst, abiOrder, &out) }
+        return take(&out)
     }
 
     /// Connector: deliver one event; returns the external system's acknowledgement.
@@ -112,10 +116,9 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         let arena = Arena()
         let abiEvent = arena.event(event)
         var out = hub_buf()
-        let status = gated { deliver(inst, abiEvent, &out) }
-        let bytes = take(&out)
-        try check(status, "deliver")
-        return bytes
+        defer { _ = take(&out) }
+        try call("deliver") { deliver(inst, abiEvent, &out) }
+        return take(&out)
     }
 
     /// Health as JSON, or nil when the plugin does not report health.
@@ -140,8 +143,7 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         else { throw missing("on_event") }
         let arena = Arena()
         let abiEvent = arena.event(event)
-        let status = gated { onEvent(inst, abiEvent) }
-        try check(status, "on_event")
+        try call("on_event") { onEvent(inst, abiEvent) }
     }
 
     /// Hot-swap hook: the instance's state for a successor, or nil without HUB_CAP_STATE_EXPORT.
@@ -151,10 +153,9 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         else { return nil }
         var out = hub_buf()
         var schema: UInt32 = 0
-        let status = gated { export(inst, &out, &schema) }
-        let bytes = take(&out)
-        try check(status, "export_state")
-        return (bytes, schema)
+        defer { _ = take(&out) }
+        try call("export_state") { export(inst, &out, &schema) }
+        return (take(&out), schema)
     }
 
     /// Hot-swap hook: hand state from a predecessor to this instance.
@@ -162,10 +163,9 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         guard DescriptorValidator.has(library.raw, \.import_state, cap: UInt64(HUB_CAP_STATE_EXPORT)),
             let importState = library.raw.pointee.import_state
         else { throw missing("import_state") }
-        let status = bytes.withUnsafeBufferPointer { buffer in
-            gated { importState(inst, hub_bytes(ptr: buffer.baseAddress, len: buffer.count), schema) }
+        try bytes.withUnsafeBufferPointer { buffer throws(PluginCallError) in
+            try call("import_state") { importState(inst, hub_bytes(ptr: buffer.baseAddress, len: buffer.count), schema) }
         }
-        try check(status, "import_state")
     }
 
     /// Measures one trivial call through the ABI (kind_api) against the same work done by a

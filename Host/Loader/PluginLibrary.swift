@@ -14,8 +14,9 @@ public final class PluginLibrary: @unchecked Sendable {  // immutable after init
     public let sha256: String
     public let descriptor: PluginDescriptor
     let raw: UnsafePointer<hub_plugin_desc>
-    /// Serialises every instance of a SERIAL_GLOBAL plugin.
-    let globalGate = Mutex<Void>(())
+    /// Serialises every instance of a SERIAL_GLOBAL plugin, across slots: dlopen of one file
+    /// yields one image and one descriptor, so the gate is keyed by the descriptor's address.
+    var globalGate: GlobalGate { GlobalGate.for(raw) }
 
     /// The host's own ABI version, handed to every plugin.
     public static let hostABI = (major: UInt16(HUB_ABI_MAJOR), minor: UInt16(HUB_ABI_MINOR))
@@ -118,5 +119,21 @@ enum DescriptorValidator {
     static func has<T>(_ desc: UnsafePointer<hub_plugin_desc>, _ field: KeyPath<hub_plugin_desc, T>, cap: UInt64) -> Bool {
         guard let offset = MemoryLayout<hub_plugin_desc>.offset(of: field) else { return false }
         return offset + MemoryLayout<T>.size <= Int(desc.pointee.struct_size) && desc.pointee.caps & cap != 0
+    }
+}
+
+/// One lock per loaded image, for SERIAL_GLOBAL plugins.
+final class GlobalGate: Sendable {
+    let lock = Mutex<Void>(())
+    private static let gates = Mutex<[Int: GlobalGate]>([:])
+
+    static func `for`(_ descriptor: UnsafePointer<hub_plugin_desc>) -> GlobalGate {
+        gates.withLock { all in
+            let key = Int(bitPattern: descriptor)
+            if let gate = all[key] { return gate }
+            let gate = GlobalGate()
+            all[key] = gate
+            return gate
+        }
     }
 }

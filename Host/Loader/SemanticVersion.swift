@@ -7,11 +7,13 @@ public struct SemanticVersion: Sendable, Comparable, CustomStringConvertible {
     public let prerelease: String
 
     public init?(_ text: String) {
-        let core = text.split(separator: "+", maxSplits: 1)[0]
-        let parts = core.split(separator: "-", maxSplits: 1)
-        let numbers = parts[0].split(separator: ".", omittingEmptySubsequences: false)
-        guard numbers.count == 3, let major = Int(numbers[0]), let minor = Int(numbers[1]), let patch = Int(numbers[2]),
-            major >= 0, minor >= 0, patch >= 0
+        guard let core = text.split(separator: "+", maxSplits: 1, omittingEmptySubsequences: false).first,
+            let numbersPart = core.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).first
+        else { return nil }
+        let parts = core.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        let numbers = numbersPart.split(separator: ".", omittingEmptySubsequences: false)
+        guard numbers.count == 3, numbers.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { (48...57).contains($0) } }),
+            let major = Int(numbers[0]), let minor = Int(numbers[1]), let patch = Int(numbers[2])
         else { return nil }
         self.major = major
         self.minor = minor

@@ -3,7 +3,7 @@
  *
  * Compiled into the CHubABI target, the _Static_asserts fail the build if a released field
  * moves or changes size on this platform. Compiled on its own with -DHUB_LAYOUT_PRINT, it
- * prints one line per field ("struct.field offset size"); Tests/HubABITests compares that
+ * prints one line per field ("struct.field offset size"); Tests/IntegrationTests/ABILayoutTests compares that
  * output with abi-1.0.layout: every pinned line must still be there (append-only).
  */
 #include "include/hub_abi.h"
@@ -89,6 +89,6 @@ int main(void) {
 }
 #else
 /* Keeps the target non-empty for SwiftPM; nothing else lives here. */
-int hub_abi_layout_anchor(void);
-int hub_abi_layout_anchor(void) { return HUB_ABI_MAJOR; }
+__attribute__((visibility("hidden"))) int hub_abi_layout_anchor(void);
+__attribute__((visibility("hidden"))) int hub_abi_layout_anchor(void) { return HUB_ABI_MAJOR; }
 #endif

@@ -11,7 +11,14 @@ final class HelloRules: RulesPlugin {
     }
 
     func evaluate(_ order: OrderView) throws(PluginError) -> [UInt8] {
-        Array(#"{"fired":[{"rule":"hello","effect":"tag"}],"discount_minor":0,"hold":null,"tags":["\#(greeting)"]}"#.utf8)
+        var writer = JSONWriter()
+        writer.object { o in
+            o.array("fired") { a in a.object { f in f.field("rule", "hello"); f.field("effect", "tag") } }
+            o.field("discount_minor", Int64(0))
+            o.fieldNull("hold")
+            o.array("tags") { a in a.element(greeting) }
+        }
+        return writer.bytes
     }
 }
 

@@ -13,6 +13,8 @@ struct LogisticModel: Sendable {
     let version: String
     let intercept: Double
     let features: [Feature]
+    /// Local time of the training data relative to UTC (hour-of-day features use it).
+    let utcOffsetMinutes: Int64
 
     static func load(path: String) throws(PluginError) -> LogisticModel {
         let document: JSONValue
@@ -42,6 +44,8 @@ struct LogisticModel: Sendable {
             features.append(Feature(name: featureName, weight: weight, mean: mean, scale: scale))
         }
         guard !features.isEmpty else { throw .invalid("\(path): 'features' must list at least one feature") }
-        return LogisticModel(name: name, version: version, intercept: intercept, features: features)
+        let offset = document["utc_offset_minutes"]?.intValue ?? 0
+        guard (-14 * 60...14 * 60).contains(offset) else { throw .invalid("\(path): utc_offset_minutes must be within ±840") }
+        return LogisticModel(name: name, version: version, intercept: intercept, features: features, utcOffsetMinutes: offset)
     }
 }

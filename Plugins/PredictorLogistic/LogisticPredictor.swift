@@ -25,7 +25,7 @@ final class LogisticPredictor: PredictorPlugin {
         var logit = model.intercept
         var contributions: [(String, Double)] = []
         for feature in model.features {
-            let value = OrderFeatures.value(feature.name, of: order) ?? feature.mean
+            let value = OrderFeatures.value(feature.name, of: order, utcOffsetMinutes: model.utcOffsetMinutes) ?? feature.mean
             let contribution = feature.weight * (value - feature.mean) / feature.scale
             logit += contribution
             contributions.append((feature.name, contribution))

@@ -221,9 +221,15 @@ static const char *wms_last_error(void *inst) {
 
 static hub_status wms_health(void *inst, hub_buf *out_json) {
     wms_instance *w = inst;
-    char text[1200];
-    int n = snprintf(text, sizeof text, "{\"status\":\"ok\",\"url\":\"%s\"}", w->url);
-    wms_fill_buf(out_json, text, (size_t)n);
+    char text[2200] = "{\"status\":\"ok\",\"url\":\"";
+    size_t n = strlen(text);
+    /* The URL comes from the manifest: escape it so the report stays valid JSON. */
+    for (const char *c = w->url; *c != '\0' && n < sizeof text - 8; c++) {
+        if (*c == '"' || *c == '\\') text[n++] = '\\';
+        if ((unsigned char)*c >= 0x20) text[n++] = *c;
+    }
+    memcpy(text + n, "\"}", 3);
+    wms_fill_buf(out_json, text, n + 2);
     return HUB_OK;
 }
 
@@ -234,7 +240,7 @@ static const hub_connector_api_v1 wms_connector_api = {
 
 static const void *wms_kind_api(void *inst, uint32_t kind, uint32_t version) {
     (void)inst;
-    if (kind == HUB_KIND_CONNECTOR && version >= 1) return &wms_connector_api;
+    if (kind == HUB_KIND_CONNECTOR && version == 1) return &wms_connector_api;
     return NULL;
 }
 
@@ -258,7 +264,7 @@ static const hub_plugin_desc wms_descriptor = {
 HUB_EXPORT hub_status hub_plugin_entry_v1(uint16_t host_abi_major, uint16_t host_abi_minor,
                                           const hub_plugin_desc **out_desc) {
     if (out_desc == NULL) return HUB_INVALID;
-    if (host_abi_major != HUB_ABI_MAJOR || host_abi_minor < HUB_ABI_MINOR) return HUB_UNSUPPORTED;
+    if (host_abi_major != HUB_ABI_MAJOR || (int)host_abi_minor < HUB_ABI_MINOR) return HUB_UNSUPPORTED;
     static int curl_ready = 0; /* entry runs once per dlopen, before any create */
     if (!curl_ready) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return HUB_INTERNAL;

@@ -34,12 +34,17 @@ public struct Manifest: Sendable {
         /// Where the sha256 value sits, or nil when the manifest has none yet.
         public let sha256Position: Position?
 
-        /// The config handed to create(), with `_manifest_dir` added.
-        public func configJSON(manifestDirectory: String) -> [UInt8] {
-            var members = config.objectValue ?? []
+        /// The config plugins see (create's JSON and config_get alike), with `_manifest_dir` set.
+        public func effectiveConfig(manifestDirectory: String) -> JSONValue {
+            var members = (config.objectValue ?? []).filter { $0.key != "_manifest_dir" }
             members.append(("_manifest_dir", .string(manifestDirectory)))
+            return .object(members)
+        }
+
+        /// The config handed to create() as JSON.
+        public func configJSON(manifestDirectory: String) -> [UInt8] {
             var writer = JSONWriter()
-            writer.value(.object(members))
+            writer.value(effectiveConfig(manifestDirectory: manifestDirectory))
             return writer.bytes
         }
     }

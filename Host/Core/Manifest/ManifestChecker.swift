@@ -22,12 +22,13 @@ public enum ManifestChecker {
                 problems.append(.init(position: position, message: "plugins.\(spec.slot): \(error.message) (\(error.path))"))
                 continue
             }
-            let context = HostContext(slot: spec.slot, config: spec.config, logger: logger, metrics: MetricsRegistry(), backend: nil)
+            let context = HostContext(slot: spec.slot, config: spec.effectiveConfig(manifestDirectory: manifest.directory), logger: logger, metrics: MetricsRegistry(), backend: nil)
             do {
                 let instance = try PluginInstance(library: library, context: context, configJSON: spec.configJSON(manifestDirectory: manifest.directory))
                 instance.destroy()
             } catch {
-                problems.append(.init(position: spec.position, message: "plugins.\(spec.slot).config: \(error.message)"))
+                let place = error.code == .createFailed ? "plugins.\(spec.slot).config" : "plugins.\(spec.slot)"
+                problems.append(.init(position: spec.position, message: "\(place): \(error.message)"))
             }
         }
         return problems

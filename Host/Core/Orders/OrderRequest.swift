@@ -45,7 +45,7 @@ public enum OrderRequest {
         order.externalRef = v.string(json, "external_ref", max: 128) ?? ""
         order.channel = v.string(json, "channel", max: 64) ?? ""
         order.currency = v.string(json, "currency", max: 3) ?? ""
-        if !order.currency.isEmpty && !(order.currency.utf8.count == 3 && order.currency.allSatisfy { $0.isUppercase && $0.isLetter }) {
+        if !order.currency.isEmpty && !(order.currency.utf8.count == 3 && order.currency.utf8.allSatisfy { (65...90).contains($0) }) {
             v.problem("currency", "expected an ISO 4217 code such as \"BRL\"")
         }
         readCustomer(json, into: &order, &v)
@@ -84,6 +84,7 @@ public enum OrderRequest {
                 v.problem("\(path).\(member.key)", "unknown field (allowed: \(itemKeys.joined(separator: ", ")))")
             }
             let sku = v.string(item, "sku", path: "\(path).sku", max: 64) ?? ""
+            _ = v.optionalString(item, "name", path: "\(path).name", max: 256)
             let quantity = v.integer(item, "quantity", path: "\(path).quantity", range: 1...100_000) ?? 0
             let price = v.money(item["unit_price"], path: "\(path).unit_price") ?? 0
             let (line, overflow) = quantity.multipliedReportingOverflow(by: price)
@@ -101,7 +102,7 @@ public enum OrderRequest {
     private static func readShipping(_ json: JSONValue, into order: inout OrderFields, _ v: inout Validator) {
         if let shipTo = v.object(json, "ship_to") {
             order.shipCountry = v.string(shipTo, "country", path: "ship_to.country", max: 2) ?? ""
-            if !order.shipCountry.isEmpty && !(order.shipCountry.utf8.count == 2 && order.shipCountry.allSatisfy { $0.isUppercase && $0.isLetter }) {
+            if !order.shipCountry.isEmpty && !(order.shipCountry.utf8.count == 2 && order.shipCountry.utf8.allSatisfy { (65...90).contains($0) }) {
                 v.problem("ship_to.country", "expected an ISO 3166-1 alpha-2 code such as \"BR\"")
             }
             order.shipRegion = v.optionalString(shipTo, "region", path: "ship_to.region", max: 64) ?? ""
@@ -168,7 +169,8 @@ struct Validator {
         default: problem(path, "expected an amount such as \"129.90\", got \(value.typeName)"); return nil
         }
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let whole = Int64(parts[0]), whole >= 0, whole < 1_000_000_000_000,
+        guard parts.count <= 2, !parts[0].isEmpty, parts[0].utf8.allSatisfy({ (48...57).contains($0) }),
+            let whole = Int64(parts[0]), whole < 1_000_000_000_000,
             parts.count == 1 || (1...2).contains(parts[1].count) && parts[1].allSatisfy(\.isASCII) && parts[1].allSatisfy(\.isNumber)
         else { problem(path, "'\(text)' is not a non-negative amount with at most two decimals"); return nil }
         let fraction = parts.count == 2 ? Int64(parts[1].count == 1 ? parts[1] + "0" : String(parts[1])) ?? 0 : 0

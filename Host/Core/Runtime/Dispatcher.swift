@@ -93,7 +93,8 @@ public final class Dispatcher: Sendable {
         case .success(let ack):
             metrics.dispatch("acknowledged")
             record(job, type: EventTypes.dispatchAcknowledged, state: OrderState.acknowledged.rawValue, latency: latency) { o in
-                o.rawField("ack", ack.isEmpty ? Array("null".utf8) : ack)
+                // The external system's reply is kept only if it is JSON; otherwise as text.
+                if (try? JSONParser.parse(ack)) != nil { o.rawField("ack", ack) } else { o.field("ack_text", String(decoding: ack.prefix(4096), as: UTF8.self)) }
             }
         case .failure(let error):
             metrics.pluginError()

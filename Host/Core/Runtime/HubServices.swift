@@ -1,3 +1,4 @@
+import HubJSON
 import HubLoader
 import Synchronization
 
@@ -17,6 +18,8 @@ final class HubServices: HostServicesBackend {
     func publish(from slot: String, _ event: BusEvent) -> Int32 {
         var event = event
         guard !event.type.isEmpty else { return 1 }
+        let isJSON = event.contentType.isEmpty || event.contentType.hasSuffix("json")
+        if isJSON && !event.data.isEmpty && (try? JSONParser.parse(event.data)) == nil { return 1 }
         if event.source.isEmpty { event.source = "/orderhub/\(slot)" }
         if event.timeUnixNanos == 0 { event.timeUnixNanos = Clock.wallNanos() }
         if event.id.isEmpty && event.subject.isEmpty { event.id = "\(slot).\(Clock.wallNanos())" }

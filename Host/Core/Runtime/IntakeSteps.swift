@@ -22,13 +22,18 @@ struct IntakeSteps {
             do throws(PluginCallError) {
                 let result = isRules ? try plugin.evaluate(order) : try plugin.score(order)
                 service.metrics.stage(isRules ? "rules" : "predictor", seconds: service.elapsed(since: started))
+                // A plugin's answer goes into the log as JSON: check it is JSON before it does.
+                guard let parsed = try? JSONParser.parse(result), parsed.objectValue != nil else {
+                    throw PluginCallError(plugin: plugin.slot, call: isRules ? "evaluate" : "score", status: 7,
+                                          message: "answer is not a JSON object: \(String(decoding: result.prefix(120), as: UTF8.self))")
+                }
                 events.append(event(isRules ? EventTypes.rulesEvaluated : EventTypes.riskScored, producer: plugin.slot, data: result))
-                if isRules, let parsed = try? JSONParser.parse(result) {
+                if isRules {
                     discount += parsed["discount_minor"]?.intValue ?? 0
                     if hold == nil, let h = parsed["hold"], h != .null {
                         hold = (h["type"]?.stringValue ?? "rule", h["reason"]?.stringValue ?? "held by \(plugin.slot)")
                     }
-                } else if !isRules {
+                } else {
                     risk = result
                 }
             } catch {

@@ -46,6 +46,11 @@ extension OrderService {
         guard let to = OrderState(rawValue: target) else {
             return .invalid(FieldProblem(field: "to", message: "'\(target)' is not a state (known: \(OrderState.allCases.map(\.rawValue).joined(separator: ", ")))"))
         }
+        // Dispatch and its acknowledgement are the hub's and the connector's to record:
+        // a person releases an order, and the hub dispatches it.
+        if to == .dispatched || to == .acknowledged {
+            return .invalid(FieldProblem(field: "to", message: "'\(target)' is set by the hub when it dispatches; release the order instead"))
+        }
         guard let current = committer.state(of: id) else { return .notFound }
         let allowed = OrderState(rawValue: current.state).map(Lifecycle.next) ?? []
         guard allowed.contains(where: { $0.to == to }) else { return .refused(from: current.state, allowed: allowed.map(\.to.rawValue)) }

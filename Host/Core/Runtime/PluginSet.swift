@@ -30,7 +30,7 @@ public final class PluginSet: Sendable {
         let library = try open(spec)
         var pluginLogger = logger
         pluginLogger[metadataKey: "slot"] = "\(spec.slot)"
-        let context = HostContext(slot: spec.slot, config: spec.config, logger: pluginLogger, metrics: metrics, backend: backend)
+        let context = HostContext(slot: spec.slot, config: spec.effectiveConfig(manifestDirectory: manifest.directory), logger: pluginLogger, metrics: metrics, backend: backend)
         return try PluginInstance(library: library, context: context, configJSON: spec.configJSON(manifestDirectory: manifest.directory))
     }
 

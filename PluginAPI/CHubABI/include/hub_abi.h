@@ -286,10 +286,13 @@ typedef struct hub_bus_api_v1 {
     hub_status (*order_state)(void *inst, hub_bytes order_id, hub_buf *out_state,
                               uint64_t *out_sequence);
     /** The order's events, oldest first, as a JSON array of structured CloudEvents with
-     *  extensions "sequence", "producer", "state" and "offset". HUB_NOT_FOUND if unknown. */
+     *  extensions "sequence" (zero-padded decimal string), "producer" and "orderstate"
+     *  (present when the event changed the state). HUB_NOT_FOUND if unknown. */
     hub_status (*timeline)(void *inst, hub_bytes order_id, hub_buf *out_json);
-    /** Replay: up to max_events events with offset > after_offset, as a JSON array (as in
-     *  timeline). *out_next_offset is the offset to pass next time. */
+    /** Replay: the commit records with offset > after_offset, at most max_events records, as
+     *  a JSON array [{"offset": N, "events": [CloudEvents as in timeline]}]. An offset names
+     *  one stored record (one order's events of one commit). *out_next_offset is the offset
+     *  to pass next time. */
     hub_status (*read_from)(void *inst, uint64_t after_offset, uint32_t max_events,
                             hub_buf *out_json, uint64_t *out_next_offset);
     /** The idempotency record for `key` as JSON {"subject","fingerprint","response"}. */

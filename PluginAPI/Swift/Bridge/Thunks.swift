@@ -2,9 +2,15 @@ import CHubABI
 import HubJSON
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The C entry points of the descriptor and the kind tables. Non-capturing, so each is a
 /// plain C function pointer; each finds its Swift instance through the `void *inst`.
 enum Thunks {
+    nonisolated(unsafe) static let noError: UnsafePointer<CChar> = UnsafePointer(strdup("")!)  // immutable, never freed
+
     static let create: @convention(c) (
         UnsafePointer<hub_host_api>?, UnsafeMutableRawPointer?, hub_bytes,
         UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<hub_buf>?
@@ -41,7 +47,7 @@ enum Thunks {
     }
 
     static let lastError: @convention(c) (UnsafeMutableRawPointer?) -> UnsafePointer<CChar>? = { inst in
-        guard inst != nil else { return nil }
+        guard inst != nil else { return Thunks.noError }
         return InstanceBox.from(inst).errorCString()
     }
 
@@ -77,7 +83,8 @@ enum Thunks {
     }
 
     static let kindAPI: @convention(c) (UnsafeMutableRawPointer?, UInt32, UInt32) -> UnsafeRawPointer? = { inst, kind, version in
-        guard version >= 1 else { return nil }
+        // This kit implements version 1 of each table; a host asking for another gets NULL.
+        guard version == 1 else { return nil }
         let plugin = InstanceBox.from(inst).plugin
         switch Int32(kind) {
         case HUB_KIND_RULES where plugin is any RulesPlugin: return UnsafeRawPointer(KindTables.rules)

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+/// The `orderhub` binary as an admin uses it.
+@Suite struct CLITests {
+    @Test func checkReportsEveryProblemWithItsPosition() throws {
+        let directory = Products.tempDirectory("check")
+        let manifest = directory + "/broken.yaml"
+        let good = try Products.library("RulesBasic")
+        try """
+            version: 1
+            plugins:
+              bus:
+                kind: state_bus
+                library: \(try Products.library("StateBusSQLite"))
+                sha256: \(String(repeating: "0", count: 64))
+                config: {path: hub.db}
+              rules:
+                kind: rules
+                library: \(good)
+                sha256: \(String(repeating: "1", count: 64))
+                config: {files: [missing.json]}
+              ghost:
+                kind: connector
+                library: ghost.so
+                sha256: \(String(repeating: "2", count: 64))
+            pipeline: [rules]
+            """.write(toFile: manifest, atomically: true, encoding: .utf8)
+        let result = try ChildProcess.run(["check", manifest])
+        #expect(result.status == 2)
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("\(manifest):6:13: plugins.bus: sha256 is ") && $0.contains("but the manifest pins 0000") })
+        #expect(lines.contains { $0.hasPrefix("\(manifest):15:14: plugins.ghost: cannot open plugin library: No such file or directory") })
+        #expect(lines.last == "\(manifest): 3 problem(s)")
+
+        // After pinning, what remains is the config the rules plugin refuses, at the plugin's position.
+        let pin = try ChildProcess.run(["manifest", "pin", manifest])
+        #expect(pin.status == 2, "a missing library cannot be pinned: \(pin.stderr)")
+        try String(contentsOfFile: manifest, encoding: .utf8).replacingOccurrences(of: "library: ghost.so", with: "library: \(try Products.library("WMSHTTPAdapter"))")
+            .replacingOccurrences(of: "sha256: \(String(repeating: "2", count: 64))", with: "sha256: \(String(repeating: "2", count: 64))\n    config: {url: \"http://127.0.0.1:9/orders\"}")
+            .write(toFile: manifest, atomically: true, encoding: .utf8)
+        #expect(try ChildProcess.run(["manifest", "pin", manifest]).status == 0)
+        let again = try ChildProcess.run(["check", manifest])
+        #expect(again.status == 2)
+        #expect(again.stderr.contains("\(manifest):9:5: plugins.rules.config: create of 'orderhub.rules.basic' for slot 'rules' failed (INVALID): cannot read '\(directory)/missing.json'"))
+        try "{\"version\":\"1\",\"rules\":[]}".write(toFile: directory + "/missing.json", atomically: true, encoding: .utf8)
+        let fixed = try ChildProcess.run(["check", manifest])
+        #expect(fixed.status == 0, "\(fixed.stderr)")
+        #expect(fixed.stdout.contains("ok"))
+    }
+
+    @Test func checkCatchesYAMLAndSchemaErrors() throws {
+        let manifest = Products.tempDirectory("yaml") + "/bad.yaml"
+        try "version: 1\nplugins:\n  bus:\n    kind: state_bus\n    libary: x.so\n".write(toFile: manifest, atomically: true, encoding: .utf8)
+        let result = try ChildProcess.run(["check", manifest])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("\(manifest):5:5: plugins.bus: unknown key 'libary'"))
+        #expect(result.stderr.contains("\(manifest):4:5: plugins.bus.library: required"))
+    }
+
+    @Test func inspectPrintsTheDescriptor() throws {
+        let result = try ChildProcess.run(["plugin", "inspect", "--json", try Products.library("PredictorLogistic")])
+        #expect(result.status == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(json?["id"] as? String == "orderhub.predictor.logistic")
+        #expect(json?["kind"] as? String == "predictor")
+        #expect(json?["abi"] as? String == "1.0")
+        #expect(json?["threading"] as? String == "thread_safe")
+        let bad = try ChildProcess.run(["plugin", "inspect", "/etc/hostname"])
+        #expect(bad.status == 3)
+        #expect(bad.stderr.contains("not an ELF shared library"))
+    }
+
+    @Test func runRefusesAMismatchedPinAndNamesIt() throws {
+        let directory = Products.tempDirectory("pinrun")
+        let manifest = try TestManifest(directory: directory, wmsURL: "http://127.0.0.1:9/orders")
+        let text = try String(contentsOfFile: manifest.path, encoding: .utf8)
+        let tampered = text.replacingOccurrences(of: #"sha256: [0-9a-f]{64}"#, with: "sha256: \(String(repeating: "f", count: 64))", options: .regularExpression)
+        try tampered.write(toFile: manifest.path, atomically: true, encoding: .utf8)
+        let result = try ChildProcess.run(["run", "--manifest", manifest.path, "--listen", "127.0.0.1:0"])
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("but the manifest pins ffff"))
+        #expect(result.stderr.contains("orderhub manifest pin"))
+    }
+}
