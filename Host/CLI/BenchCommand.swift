@@ -88,14 +88,18 @@ struct BenchCommand: AsyncParsableCommand {
         let metricsText = hub.metrics.registry.render()
         let events = MetricsText.value(metricsText, "orderhub_events_appended_total")
         let batches = MetricsText.value(metricsText, "orderhub_commit_batches_total")
-        let rules = hub.plugins.instances.first { $0.descriptor.kind == .rules }
-        let overhead = rules?.measureCallOverhead(iterations: 10_000_000)
+        let swiftPlugin = hub.plugins.instances.first { $0.descriptor.kind == .rules }
+        let cPlugin = hub.plugins.instances.first { $0.descriptor.kind == .connector }
+        let swiftCall = swiftPlugin?.measureCallOverhead(iterations: 20_000_000)
+        let cCall = cPlugin?.measureCallOverhead(iterations: 20_000_000)
         Output.out("""
             orderhub bench: \(latencies.count) orders, concurrency \(concurrency), bus synchronous=\(synchronous)
               throughput        \(Int(Double(latencies.count) / seconds)) orders/s (\(String(format2: seconds)) s)
               latency to dispatch-enqueued  p50 \(String(format2: percentile(0.5))) ms  p99 \(String(format2: percentile(0.99))) ms  p999 \(String(format2: percentile(0.999))) ms  max \(String(format2: percentile(1.0))) ms
               group commit      \(Int(events)) events in \(Int(batches)) commits = \(String(format2: batches > 0 ? events / batches : 0)) events/commit
-              ABI call          \(String(format2: overhead?.abi ?? 0)) ns via C function pointer vs \(String(format2: overhead?.direct ?? 0)) ns direct Swift call (overhead \(String(format2: (overhead?.abi ?? 0) - (overhead?.direct ?? 0))) ns)
+              ABI call (kind_api, 20M calls each)
+                into the C plugin     \(String(format2: cCall?.abi ?? 0)) ns vs \(String(format2: cCall?.direct ?? 0)) ns for the same lookup as a direct Swift call (+\(String(format2: (cCall?.abi ?? 0) - (cCall?.direct ?? 0))) ns)
+                into the Swift plugin \(String(format2: swiftCall?.abi ?? 0)) ns vs \(String(format2: swiftCall?.direct ?? 0)) ns direct (+\(String(format2: (swiftCall?.abi ?? 0) - (swiftCall?.direct ?? 0))) ns)
               RSS               \(residentMegabytes()) MiB
             """)
     }

@@ -173,22 +173,24 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
     public func measureCallOverhead(iterations: Int) -> (abi: Double, direct: Double) {
         let kindAPI = library.raw.pointee.kind_api!
         let kind = descriptor.kind.rawValue
-        var sink = 0
+        // Each call's argument depends on the previous result, so neither loop can be hoisted.
+        var sink: UInt32 = 0
         let start = Clock.monotonicNanos()
-        for i in 0..<iterations {
-            sink &+= kindAPI(inst, kind, UInt32(1 + (i & 1) * 0)) == nil ? 1 : 0
+        for _ in 0..<iterations {
+            sink &+= kindAPI(inst, kind, 1 + (sink & 0x8000_0000)) == nil ? 0x8000_0001 : 1
         }
         let middle = Clock.monotonicNanos()
-        for i in 0..<iterations {
-            sink &+= directKindLookup(kind, UInt32(1 + (i & 1) * 0)) == nil ? 1 : 0
+        for _ in 0..<iterations {
+            sink &+= directKindLookup(kind, 1 + (sink & 0x8000_0000)) == nil ? 0x8000_0001 : 1
         }
         let end = Clock.monotonicNanos()
-        if sink == Int.min { print(sink) }
+        if sink == 7 { print(sink) }
         return (Double(middle - start) / Double(iterations), Double(end - middle) / Double(iterations))
     }
 
+    /// The same lookup as a plain Swift method: the baseline an ABI call is compared with.
     @inline(never)
     private func directKindLookup(_ kind: UInt32, _ version: UInt32) -> UnsafeRawPointer? {
-        kind == descriptor.kind.rawValue && version >= 1 ? kindTable : nil
+        kind == library.descriptor.kind.rawValue && version == 1 ? kindTable : nil
     }
 }

@@ -66,11 +66,23 @@ let registration = Mutex<Registration?>(nil)
 /// Boxes an instance with its last-error text, behind the `void *inst` the host holds.
 final class InstanceBox: Sendable {
     let plugin: any Plugin
+    /// The kind and table this instance serves, resolved once (kind_api is then a compare).
+    let kind: UInt32
+    nonisolated(unsafe) let table: UnsafeRawPointer?  // immutable, points at a static table
     private let errorText = Mutex<[CChar]>([0])
     /// Stable storage for the string last_error hands out (valid until the next call).
     private let errorPointer = Mutex<Int>(0)
 
-    init(plugin: any Plugin) { self.plugin = plugin }
+    init(plugin: any Plugin) {
+        self.plugin = plugin
+        switch plugin {
+        case is any StateBusPlugin: (kind, table) = (UInt32(HUB_KIND_STATE_BUS), UnsafeRawPointer(KindTables.bus))
+        case is any RulesPlugin: (kind, table) = (UInt32(HUB_KIND_RULES), UnsafeRawPointer(KindTables.rules))
+        case is any PredictorPlugin: (kind, table) = (UInt32(HUB_KIND_PREDICTOR), UnsafeRawPointer(KindTables.predictor))
+        case is any ConnectorPlugin: (kind, table) = (UInt32(HUB_KIND_CONNECTOR), UnsafeRawPointer(KindTables.connector))
+        default: (kind, table) = (0, nil)
+        }
+    }
 
     func setError(_ message: String) { errorText.withLock { $0 = Array(message.utf8CString) } }
 
@@ -101,5 +113,10 @@ final class InstanceBox: Sendable {
 
     static func from(_ inst: UnsafeMutableRawPointer?) -> InstanceBox {
         Unmanaged<InstanceBox>.fromOpaque(inst!).takeUnretainedValue()
+    }
+
+    /// Borrow without a retain/release pair (hot path; the host keeps the instance alive).
+    static func with<R>(_ inst: UnsafeMutableRawPointer?, _ body: (InstanceBox) -> R) -> R {
+        Unmanaged<InstanceBox>.fromOpaque(inst!)._withUnsafeGuaranteedRef(body)
     }
 }

@@ -85,13 +85,6 @@ enum Thunks {
     static let kindAPI: @convention(c) (UnsafeMutableRawPointer?, UInt32, UInt32) -> UnsafeRawPointer? = { inst, kind, version in
         // This kit implements version 1 of each table; a host asking for another gets NULL.
         guard version == 1 else { return nil }
-        let plugin = InstanceBox.from(inst).plugin
-        switch Int32(kind) {
-        case HUB_KIND_RULES where plugin is any RulesPlugin: return UnsafeRawPointer(KindTables.rules)
-        case HUB_KIND_PREDICTOR where plugin is any PredictorPlugin: return UnsafeRawPointer(KindTables.predictor)
-        case HUB_KIND_CONNECTOR where plugin is any ConnectorPlugin: return UnsafeRawPointer(KindTables.connector)
-        case HUB_KIND_STATE_BUS where plugin is any StateBusPlugin: return UnsafeRawPointer(KindTables.bus)
-        default: return nil
-        }
+        return InstanceBox.with(inst) { box in box.kind == kind ? box.table : nil }
     }
 }
