@@ -88,6 +88,8 @@ struct BenchCommand: AsyncParsableCommand {
         let metricsText = hub.metrics.registry.render()
         let events = MetricsText.value(metricsText, "orderhub_events_appended_total")
         let batches = MetricsText.value(metricsText, "orderhub_commit_batches_total")
+        let commitSeconds = MetricsText.value(metricsText, "orderhub_commit_duration_seconds_sum")
+        let syncRate = DiskProbe.fdatasyncPerSecond(directory: directoryOf(busPath))
         let swiftPlugin = hub.plugins.instances.first { $0.descriptor.kind == .rules }
         let cPlugin = hub.plugins.instances.first { $0.descriptor.kind == .connector }
         let swiftCall = swiftPlugin?.measureCallOverhead(iterations: 20_000_000)
@@ -96,7 +98,8 @@ struct BenchCommand: AsyncParsableCommand {
             orderhub bench: \(latencies.count) orders, concurrency \(concurrency), bus synchronous=\(synchronous)
               throughput        \(Int(Double(latencies.count) / seconds)) orders/s (\(String(format2: seconds)) s)
               latency to dispatch-enqueued  p50 \(String(format2: percentile(0.5))) ms  p99 \(String(format2: percentile(0.99))) ms  p999 \(String(format2: percentile(0.999))) ms  max \(String(format2: percentile(1.0))) ms
-              group commit      \(Int(events)) events in \(Int(batches)) commits = \(String(format2: batches > 0 ? events / batches : 0)) events/commit
+              group commit      \(Int(events)) events in \(Int(batches)) commits = \(String(format2: batches > 0 ? events / batches : 0)) events/commit, \(String(format2: batches > 0 ? commitSeconds / batches * 1000 : 0)) ms/commit (bus thread busy \(Int(commitSeconds / seconds * 100))%)
+              disk baseline     \(Int(syncRate)) fdatasync/s on this disk (1 orders/s per fsync would allow \(Int(syncRate)) orders/s: group commit ×\(String(format2: Double(latencies.count) / seconds / max(syncRate, 1))))
               ABI call (kind_api, 20M calls each)
                 into the C plugin     \(String(format2: cCall?.abi ?? 0)) ns vs \(String(format2: cCall?.direct ?? 0)) ns for the same lookup as a direct Swift call (+\(String(format2: (cCall?.abi ?? 0) - (cCall?.direct ?? 0))) ns)
                 into the Swift plugin \(String(format2: swiftCall?.abi ?? 0)) ns vs \(String(format2: swiftCall?.direct ?? 0)) ns direct (+\(String(format2: (swiftCall?.abi ?? 0) - (swiftCall?.direct ?? 0))) ns)
@@ -114,6 +117,29 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         return resident * Int(sysconf(Int32(_SC_PAGESIZE))) / (1 << 20)
+    }
+}
+
+func directoryOf(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return String(path[..<slash])
+}
+
+/// How many write+fdatasync round trips the disk under the bus does per second: the
+/// physics a commit-per-order design would be bound by.
+enum DiskProbe {
+    static func fdatasyncPerSecond(directory: String, rounds: Int = 500) -> Double {
+        let path = directory + "/orderhub-fsync-probe"
+        let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd); unlink(path) }
+        let block = [UInt8](repeating: 0x2A, count: 4096)
+        let start = Clock.monotonicNanos()
+        for _ in 0..<rounds {
+            _ = block.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            fdatasync(fd)
+        }
+        return Double(rounds) / (Double(Clock.monotonicNanos() - start) / 1e9)
     }
 }
 

@@ -18,14 +18,19 @@ public struct SHA256: Sendable {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+    /// Message schedule, kept to avoid an allocation per block.
+    private var w = [UInt32](repeating: 0, count: 64)
+
     public init() {}
 
     public mutating func update(_ bytes: some Collection<UInt8>) {
         length &+= UInt64(bytes.count)
         pending.append(contentsOf: bytes)
         var offset = 0
-        while pending.count - offset >= 64 {
-            compress(pending, at: offset)
+        let blocks = pending
+        while blocks.count - offset >= 64 {
+            compress(blocks, at: offset)
             offset += 64
         }
         if offset > 0 { pending.removeFirst(offset) }
@@ -38,8 +43,9 @@ public struct SHA256: Sendable {
         for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
         pending.append(contentsOf: tail)
         var offset = 0
-        while offset < pending.count {
-            compress(pending, at: offset)
+        let blocks = pending
+        while offset < blocks.count {
+            compress(blocks, at: offset)
             offset += 64
         }
         pending = []
@@ -50,14 +56,16 @@ public struct SHA256: Sendable {
     public static func hex(_ bytes: some Collection<UInt8>) -> String {
         var hasher = SHA256()
         hasher.update(bytes)
-        return hasher.finalize().map { byte in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
-        }.joined()
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in hasher.finalize() {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0xF)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     private mutating func compress(_ block: [UInt8], at offset: Int) {
-        var w = [UInt32](repeating: 0, count: 64)
         for i in 0..<16 {
             let j = offset + i * 4
             w[i] = UInt32(block[j]) << 24 | UInt32(block[j + 1]) << 16 | UInt32(block[j + 2]) << 8 | UInt32(block[j + 3])

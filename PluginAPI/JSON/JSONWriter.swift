@@ -59,21 +59,36 @@ public struct JSONWriter: Sendable {
 
     /// Appends `text` as a JSON string literal, escaping as RFC 8259 requires.
     public static func appendQuoted(_ text: String, to out: inout [UInt8]) {
+        var copy = text
+        copy.withUTF8 { appendQuoted(UnsafeRawBufferPointer($0), to: &out) }
+    }
+
+    /// Appends UTF-8 bytes as a JSON string literal. Runs of bytes that need no escape are
+    /// copied at once (this is on the hot path of every event the bus renders).
+    public static func appendQuoted(_ utf8: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: out.append(byte)
-            }
+        var runStart = 0
+        for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+            if index > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[runStart..<index])) }
+            appendEscaped(byte, to: &out)
+            runStart = index + 1
         }
+        if utf8.count > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[runStart..<utf8.count])) }
         out.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendEscaped(_ byte: UInt8, to out: inout [UInt8]) {
+        switch byte {
+        case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
+        case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
+        case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+        case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+        case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        case 0..<0x20:
+            let hex: [UInt8] = Array("0123456789abcdef".utf8)
+            out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+        default: out.append(byte)
+        }
     }
 
     public struct ObjectWriter {
@@ -88,6 +103,18 @@ public struct JSONWriter: Sendable {
             writer.bytes.append(UInt8(ascii: ":"))
         }
         public mutating func field(_ name: String, _ text: String) { key(name); writer.value(text) }
+        /// A string field whose ASCII content `body` appends directly (timestamps, padded numbers).
+        public mutating func asciiField(_ name: String, _ body: (inout [UInt8]) -> Void) {
+            key(name)
+            writer.bytes.append(UInt8(ascii: "\""))
+            body(&writer.bytes)
+            writer.bytes.append(UInt8(ascii: "\""))
+        }
+        /// A string field from raw UTF-8 bytes, without making a String first.
+        public mutating func field(_ name: String, utf8: UnsafeRawBufferPointer) {
+            key(name)
+            JSONWriter.appendQuoted(utf8, to: &writer.bytes)
+        }
         public mutating func field(_ name: String, _ number: Int64) { key(name); writer.value(number) }
         public mutating func field(_ name: String, _ number: Int) { key(name); writer.value(number) }
         public mutating func field(_ name: String, _ number: UInt64) { key(name); writer.value(number) }

@@ -3,14 +3,49 @@
 public enum Timestamp {
     /// "2026-11-25T20:38:35.123456Z" for a time in ns since 1970-01-01 UTC.
     public static func rfc3339(unixNanos: Int64) -> String {
+        var bytes: [UInt8] = []
+        appendRFC3339(unixNanos: unixNanos, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The same, appended as ASCII bytes (no String work: the bus renders one per event).
+    public static func appendRFC3339(unixNanos: Int64, to out: inout [UInt8]) {
         let micros = unixNanos.floorDiv(1_000)
         let seconds = micros.floorDiv(1_000_000)
         let fraction = micros - seconds * 1_000_000
         let days = seconds.floorDiv(86_400)
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civil(fromDays: days)
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
-            + "\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(fraction, 6))Z"
+        digits(year, 4, &out)
+        out.append(UInt8(ascii: "-"))
+        digits(month, 2, &out)
+        out.append(UInt8(ascii: "-"))
+        digits(day, 2, &out)
+        out.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2, &out)
+        out.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 3600 / 60, 2, &out)
+        out.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2, &out)
+        out.append(UInt8(ascii: "."))
+        digits(fraction, 6, &out)
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// Appends `value` (>= 0) as at least `width` decimal digits, zero-padded.
+    public static func digits(_ value: Int64, _ width: Int, _ out: inout [UInt8]) {
+        var divisor: Int64 = 1
+        var count = 1
+        while count < width || value / divisor >= 10 {
+            divisor *= 10
+            count += 1
+        }
+        var rest = value
+        while divisor > 0 {
+            out.append(UInt8(48 + rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 
     /// Parses "YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)" into ns since 1970; nil if malformed.
@@ -82,10 +117,6 @@ public enum Timestamp {
         return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let text = String(value)
-        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
-    }
 }
 
 extension Int64 {

@@ -60,10 +60,23 @@ public enum OrderRequest {
         order.clientIP = v.optionalString(json, "client_ip", max: 64) ?? ""
         if let metadata = json["metadata"], metadata.objectValue == nil { v.problem("metadata", "expected an object") }
         guard v.problems.isEmpty else { throw OrderValidationError(problems: v.problems) }
-        var writer = JSONWriter(capacity: body.count + 64)
-        writer.value(.object([("id", .string(id))] + members))
-        order.json = writer.bytes
+        order.json = withID(id, body)
         return order
+    }
+
+    /// The body with `"id"` added first. The body is a validated object without an "id"
+    /// member (unknown keys are refused), so splicing is exact and avoids re-serialising it.
+    static func withID(_ id: String, _ body: [UInt8]) -> [UInt8] {
+        let open = body.firstIndex(of: UInt8(ascii: "{"))!
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + id.utf8.count + 10)
+        out.append(contentsOf: Array(#"{"id":"#.utf8))
+        JSONWriter.appendQuoted(id, to: &out)
+        let rest = body[(open + 1)...]
+        let isEmpty = rest.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "}")
+        if !isEmpty { out.append(UInt8(ascii: ",")) }
+        out.append(contentsOf: rest)
+        return out
     }
 
     private static func readCustomer(_ json: JSONValue, into order: inout OrderFields, _ v: inout Validator) {
