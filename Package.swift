@@ -10,6 +10,7 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "OrderHub",
+    // Linux (ELF, dlopen) is the supported platform; the macOS floor only lets the manifest resolve there.
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "orderhub", targets: ["OrderHubCLI"]),
@@ -26,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Already in the graph through Hummingbird; named because HubHTTP/HubDevTools import them.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // MARK: PluginAPI: the C ABI and the Swift kit on top of it.
@@ -65,13 +69,17 @@ let package = Package(
             path: "Host/Core", swiftSettings: swiftSettings),
         .target(
             name: "HubHTTP",
-            dependencies: ["HubCore", "HubJSON", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "HubCore", "HubJSON", "HubLoader", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             path: "Host/HTTP", resources: [.copy("openapi.yaml")], swiftSettings: swiftSettings),
         .target(
             name: "HubDevTools",
             dependencies: [
                 "HubJSON", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "Host/DevTools", swiftSettings: swiftSettings),
         .executableTarget(
@@ -81,6 +89,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+                "HubJSON",
             ],
             path: "Host/CLI", swiftSettings: swiftSettings),
 

@@ -80,26 +80,35 @@ final class Store {
     }
 
     private func insertIdempotency(_ record: IdempotencyRecordView) throws(PluginError) {
-        insertIdem.bind(1, record.key.string)
-        insertIdem.bind(2, record.subject.string)
-        insertIdem.bind(3, record.fingerprint.string)
-        insertIdem.bind(4, blob: record.response.array)
+        insertIdem.bind(1, utf8: record.key.raw)
+        insertIdem.bind(2, utf8: record.subject.raw)
+        insertIdem.bind(3, utf8: record.fingerprint.raw)
+        insertIdem.bind(4, blob: record.response.raw)
         try insertIdem.run()
         if database.changes == 0 {
             throw PluginError(9 /* HUB_CONFLICT */, "idempotency key '\(record.key.string)' is already recorded")
         }
     }
 
-    /// Groups events by subject, keeping each subject's events in order.
+    /// Groups events by subject, keeping each subject's events in order. Events of one
+    /// order arrive together, so the subject is compared with the previous one first and
+    /// hashed only when it changes.
     static func groupBySubject(_ events: [EventView]) -> [[EventView]] {
         var groups: [[EventView]] = []
         var index: [String: Int] = [:]
+        var current = -1
         for event in events {
+            if current >= 0, event.subject.raw.elementsEqual(groups[current][0].subject.raw) {
+                groups[current].append(event)
+                continue
+            }
             let subject = event.subject.string
             if let at = index[subject] {
+                current = at
                 groups[at].append(event)
             } else {
-                index[subject] = groups.count
+                current = groups.count
+                index[subject] = current
                 groups.append([event])
             }
         }
@@ -116,10 +125,10 @@ final class Store {
             if position > 0 { writer.raw([UInt8(ascii: ",")]) }
             CloudEventJSON.write(event, into: &writer)
         }
-        insertRecord.bind(1, subject)
+        insertRecord.bind(1, utf8: group[0].subject.raw)
         insertRecord.bind(2, Int64(first))
         insertRecord.bind(3, Int64(last))
-        insertRecord.bind(4, blob: writer.bytes)
+        writer.bytes.withUnsafeBytes { insertRecord.bind(4, blob: $0) }
         try insertRecord.run()
     }
 
@@ -127,6 +136,19 @@ final class Store {
     private func advanceOrder(_ subject: String, group: [EventView], first: UInt64, last: UInt64) throws(PluginError) {
         let newState = group.last(where: { !$0.state.isEmpty })?.state.string
         let now = group[group.count - 1].timeUnixNanos
+        if first == 1 {
+            // A new order: insert directly; the primary key refuses an id that exists.
+            insertOrder.bind(1, subject)
+            insertOrder.bind(2, newState ?? "unknown")
+            insertOrder.bind(3, Int64(last))
+            insertOrder.bind(4, now)
+            do throws(PluginError) {
+                try insertOrder.run()
+            } catch {
+                throw PluginError(9, "order \(subject): first sequence is 1 but the order already exists (\(error.message))")
+            }
+            return
+        }
         selectOrder.bind(1, subject)
         defer { selectOrder.reset() }
         if try selectOrder.step() {

@@ -64,6 +64,18 @@ final class Statement {
         sqlite3_bind_text(handle, index, text, -1, csqlite_transient())
     }
     func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
+    /// Binds borrowed UTF-8 bytes as text; SQLite copies them (TRANSIENT).
+    func bind(_ index: Int32, utf8: UnsafeRawBufferPointer) {
+        guard let base = utf8.baseAddress, utf8.count > 0 else {
+            sqlite3_bind_text(handle, index, "", 0, csqlite_transient())
+            return
+        }
+        sqlite3_bind_text(handle, index, base.assumingMemoryBound(to: CChar.self), Int32(utf8.count), csqlite_transient())
+    }
+    /// Binds borrowed bytes as a blob; SQLite copies them (TRANSIENT).
+    func bind(_ index: Int32, blob: UnsafeRawBufferPointer) {
+        sqlite3_bind_blob(handle, index, blob.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(blob.count), csqlite_transient())
+    }
     func bind(_ index: Int32, blob: [UInt8]) {
         _ = blob.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), csqlite_transient()) }
     }
