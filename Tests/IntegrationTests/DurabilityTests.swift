@@ -55,6 +55,38 @@ import Testing
     }
 }
 
+/// SIGTERM: the hub stops intake, finishes what is in flight, flushes the bus, destroys its
+/// plugins and exits 0; what it acknowledged is there on the next start.
+@Suite struct GracefulShutdownTests {
+    @Test func sigtermStopsCleanlyAndKeepsEverything() async throws {
+        let wms = FakeWMS()
+        try await wms.start()
+        defer { Task { await wms.stop() } }
+        let manifest = try TestManifest(directory: Products.tempDirectory("sigterm"), wmsURL: wms.url)
+        let hub = ChildProcess(["run", "--manifest", manifest.path, "--listen", "127.0.0.1:0"])
+        try hub.start()
+        let base = try #require(hub.waitForServing(), "hub did not start: \(hub.stderr)")
+        var ids: [String] = []
+        for n in 0..<20 {
+            let response = try await HTTP.postOrder(base, key: "term-\(n)", SampleOrders.order(ref: "T-\(n)"))
+            if let id = response.object["id"] as? String { ids.append(id) }
+        }
+        #expect(ids.count == 20)
+        kill(hub.process.processIdentifier, SIGTERM)
+        hub.process.waitUntilExit()
+        #expect(hub.process.terminationStatus == 0, "\(hub.stderr.suffix(500))")
+        #expect(hub.stdout.contains("orderhub: stopped cleanly"))
+
+        let again = ChildProcess(["run", "--manifest", manifest.path, "--listen", "127.0.0.1:0"])
+        try again.start()
+        defer { again.kill9() }
+        let restarted = try #require(again.waitForServing())
+        for id in ids {
+            #expect(try await HTTP.send("GET", restarted + "/v1/orders/\(id)").status == 200)
+        }
+    }
+}
+
 final class AckedOrders: @unchecked Sendable {  // ids guarded by lock
     private let lock = NSLock()
     private var ids: [String] = []

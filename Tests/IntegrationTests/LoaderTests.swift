@@ -149,6 +149,26 @@ import Testing
         }
     }
 
+    @Test func hotSwapHooksHandStateToASuccessor() throws {
+        let library = try PluginLibrary(path: try Products.library("RulesBasic"), expectedSHA256: nil)
+        #expect(library.descriptor.capabilityNames.contains("state_export"))
+        let rules = directory + "/swap-rules.json"
+        try #"{"version":"v7","rules":[]}"#.write(toFile: rules, atomically: true, encoding: .utf8)
+        func make() throws -> PluginInstance {
+            let context = HostContext(slot: "rules", config: .object([]), logger: Logger(label: "t"), metrics: MetricsRegistry(), backend: nil)
+            return try PluginInstance(library: library, context: context, configJSON: Array(#"{"files":["\#(rules)"]}"#.utf8))
+        }
+        let old = try make()
+        let successor = try make()
+        let state = try #require(try old.exportState())
+        #expect(state.schema == 1)
+        #expect(String(decoding: state.bytes, as: UTF8.self).contains("v7"))
+        try successor.importState(state.bytes, schema: state.schema)
+        #expect(throws: PluginCallError.self) { try successor.importState(state.bytes, schema: 99) }
+        old.destroy()
+        successor.destroy()
+    }
+
     @Test func minimalCPluginFromTheGuideBuildsAndRuns() throws {
         let source = Products.repository + "/docs/examples/minimal_c_plugin.c"
         try #require(FileManager.default.fileExists(atPath: source), "docs/examples/minimal_c_plugin.c is missing")

@@ -1,0 +1,45 @@
+import Foundation
+import HubCore
+import HubLoader
+import Testing
+
+/// The host services of ABI v1 used for real by a C plugin inside a running hub:
+/// config, KV with compare-and-set, subscribe/on_event, schedule/on_timer, publish, metrics.
+@Suite(.serialized) struct HostServicesTests {
+    @Test func aPluginUsesEveryHostService() async throws {
+        let probe = Products.tempDirectory("probe") + "/probe.so"
+        try Products.compileC(Products.repository + "/Tests/Fixtures/services_probe.c", to: probe)
+        let extra = """
+              probe:
+                kind: rules
+                library: \(probe)
+                config: {pattern: "com.orderhub.order.*"}
+            """
+        let h = try await HubHarness.start(extra: extra)
+        defer { Task { await h.stop() } }
+        let created = try await HTTP.postOrder(h.baseURL, key: "svc", SampleOrders.order())
+        let id = try #require(created.object["id"] as? String)
+
+        // on_event: received, accepted, status_changed(released) match "com.orderhub.order.*".
+        let bus = h.hub.plugins.bus
+        #expect(await HTTP.eventually { (try? bus.kvGet(namespace: "probe", key: "seen")).flatMap { $0 }.map { String(decoding: $0.value, as: UTF8.self) } == "3" })
+        #expect(try bus.kvGet(namespace: "probe", key: "created_at_ns") != nil)
+        #expect(try bus.kvGet(namespace: "rules", key: "seen") == nil, "KV is namespaced per slot")
+
+        // on_timer fired and the plugin's published event is on the order's timeline.
+        var types: [String] = []
+        #expect(try await HTTP.eventually {
+            let order = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)").object
+            types = (order["timeline"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
+            return types.contains("com.example.probe.timer_fired.v1")
+        })
+        let fired = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)/events").json as? [[String: Any]] ?? []
+        let event = fired.first { $0["type"] as? String == "com.example.probe.timer_fired.v1" }
+        #expect(event?["producer"] as? String == "probe")
+        #expect((event?["data"] as? [String: Any])?["token"] as? Int == 7)
+        #expect(try bus.kvGet(namespace: "probe", key: "timer").map { String(decoding: $0.value, as: UTF8.self) } == "fired")
+
+        let metrics = try await HTTP.send("GET", h.baseURL + "/metrics").text
+        #expect(metrics.contains("orderhub_plugin_probe_events_total{slot=\"probe\"}"))
+    }
+}
