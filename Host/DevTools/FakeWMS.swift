@@ -30,6 +30,13 @@ public final class FakeWMS: Sendable {
 
     public init() {}
 
+    /// Warnings and errors only: tests start many of these.
+    public static var quietLogger: Logger {
+        var logger = Logger(label: "fake-wms")
+        logger.logLevel = .warning
+        return logger
+    }
+
     public var port: Int { portBox.withLock { $0 } }
     public var url: String { "http://127.0.0.1:\(port)/orders" }
     /// Every request that reached the handler, faults included.
@@ -41,7 +48,7 @@ public final class FakeWMS: Sendable {
     public func inject(_ next: [Fault]) { faults.withLock { $0.append(contentsOf: next) } }
 
     /// Starts listening on 127.0.0.1:`port` (0 = any free port) and returns once it serves.
-    public func start(port: Int = 0, logger: Logger = Logger(label: "fake-wms")) async throws {
+    public func start(port: Int = 0, logger: Logger = FakeWMS.quietLogger) async throws {
         let router = Router()
         router.post("/orders") { request, _ in await self.handle(request) }
         router.post("/_faults") { request, _ in await self.setFaults(request) }

@@ -15,6 +15,7 @@ import Glibc
 final class SQLiteBus: StateBusPlugin {
     static let schemaVersion = 1
     private let store: Mutex<Store>
+    private let checkpointer: Checkpointer
 
     init(context: PluginContext) throws(PluginError) {
         let config = context.config
@@ -33,6 +34,8 @@ final class SQLiteBus: StateBusPlugin {
         let resolved = context.resolvePath(path)
         Self.makeParentDirectory(of: resolved)
         store = Mutex(try Store(path: resolved, synchronous: synchronous))
+        let host = context.host
+        checkpointer = try Checkpointer(path: resolved, intervalMillis: 100) { host.log(.warn, $0) }
     }
 
     func append(_ events: [EventView], _ records: [IdempotencyRecordView]) throws(PluginError) -> UInt64 {
@@ -70,8 +73,11 @@ final class SQLiteBus: StateBusPlugin {
     }
 
     func flush() throws(PluginError) {
+        checkpointer.stop()
         try store.withLock { store throws(PluginError) in try store.database.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
     }
+
+    deinit { checkpointer.stop() }
 
     /// Creates the database's folder if it is missing (one level, like `mkdir`).
     private static func makeParentDirectory(of path: String) {

@@ -18,7 +18,8 @@ final class Store {
 
     init(path: String, synchronous: String) throws(PluginError) {
         database = try Database(path: path)
-        try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=\(synchronous.uppercased());")
+        // Checkpoints run on their own connection (Checkpointer), never inside a commit.
+        try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=\(synchronous.uppercased()); PRAGMA wal_autocheckpoint=0;")
         try Self.migrate(database)
         insertRecord = try database.prepare("INSERT INTO records(subject, seq_first, seq_last, events) VALUES(?1, ?2, ?3, ?4)")
         selectOrder = try database.prepare("SELECT state, seq FROM orders WHERE id = ?1")
