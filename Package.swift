@@ -80,6 +80,7 @@ let package = Package(
                 "HubJSON", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/DevTools", swiftSettings: swiftSettings),
         .executableTarget(

@@ -18,7 +18,8 @@ extension HubRoutes {
                     o.field("threading", d.threading.name)
                     o.field("library", instance.library.path)
                     o.field("sha256", instance.library.sha256)
-                    if let health = instance.health() { o.rawField("health", health) } else { o.fieldNull("health") }
+                    // A plugin's health report is embedded only if it is JSON.
+                    if let health = instance.health(), let parsed = try? JSONParser.parse(health) { o.field("health", parsed) } else { o.fieldNull("health") }
                 }
             }
         }

@@ -108,7 +108,7 @@ import Testing
         let allowed = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)/transitions").object
         #expect((allowed["allowed"] as? [[String: Any]])?.compactMap { $0["to"] as? String } == ["released", "canceled", "rejected"])
         let skip = try await HTTP.send("POST", h.baseURL + "/v1/orders/\(id)/transitions", headers: ["Content-Type": "application/json"],
-                                       body: Data(#"{"to":"shipped"}"#.utf8))
+                                       body: Data(#"{"to":"dispatched"}"#.utf8))
         #expect(skip.status == 409)
         #expect((skip.object["message"] as? String)?.contains("allowed: released, canceled, rejected") == true)
         let unknown = try await HTTP.send("POST", h.baseURL + "/v1/orders/\(id)/transitions", headers: ["Content-Type": "application/json"],
@@ -156,6 +156,19 @@ import Testing
         let last = (order["timeline"] as? [[String: Any]])?.last
         #expect(last?["type"] as? String == EventTypes.dispatchFailed)
         #expect(((last?["data"] as? [String: Any])?["error"] as? String)?.contains("HTTP 500") == true)
+        #expect(order["allowed_transitions"] as? [String] == ["on_hold", "dispatched", "canceled"])
+
+        // A person asks the hub to dispatch again; the WMS is healthy now.
+        let again = try await HTTP.send("POST", h.baseURL + "/v1/orders/\(id)/transitions", headers: ["Content-Type": "application/json"],
+                                        body: Data(#"{"to":"dispatched","reason":"WMS back"}"#.utf8))
+        #expect(again.status == 200)
+        #expect(await HTTP.eventually { h.wms.accepted.count == 1 })
+        let resent = try JSONSerialization.jsonObject(with: Data(h.wms.accepted[0].body)) as? [String: Any]
+        #expect(resent?["idempotency_key"] as? String == "doomed")
+        #expect(h.wms.accepted[0].idempotencyKey == "\(id).dispatch.2", "a new dispatch gets a new key")
+        let refused = try await HTTP.send("POST", h.baseURL + "/v1/orders/\(id)/transitions", headers: ["Content-Type": "application/json"],
+                                          body: Data(#"{"to":"delivered"}"#.utf8))
+        #expect(refused.status == 422)
     }
 
     @Test func statusEndpointsDescribeTheHub() async throws {

@@ -264,7 +264,12 @@ static const hub_plugin_desc wms_descriptor = {
 HUB_EXPORT hub_status hub_plugin_entry_v1(uint16_t host_abi_major, uint16_t host_abi_minor,
                                           const hub_plugin_desc **out_desc) {
     if (out_desc == NULL) return HUB_INVALID;
-    if (host_abi_major != HUB_ABI_MAJOR || (int)host_abi_minor < HUB_ABI_MINOR) return HUB_UNSUPPORTED;
+    if (host_abi_major != HUB_ABI_MAJOR) return HUB_UNSUPPORTED;
+#if HUB_ABI_MINOR > 0
+    if (host_abi_minor < HUB_ABI_MINOR) return HUB_UNSUPPORTED;
+#else
+    (void)host_abi_minor;
+#endif
     static int curl_ready = 0; /* entry runs once per dlopen, before any create */
     if (!curl_ready) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return HUB_INTERNAL;

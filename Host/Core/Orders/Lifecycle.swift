@@ -43,4 +43,13 @@ public enum Lifecycle {
     }
 
     public static func next(from state: OrderState) -> [Transition] { transitions.filter { $0.from == state } }
+
+    /// States only the hub records (a connector's acknowledgement and what follows it arrive
+    /// as events, not as requests); the API refuses them as targets.
+    public static let recordedByHub: Set<OrderState> = [.acknowledged, .picked, .packed, .shipped, .delivered]
+
+    /// What a person or client may ask for through the API from `state`.
+    public static func requestable(from state: OrderState) -> [Transition] {
+        next(from: state).filter { !recordedByHub.contains($0.to) }
+    }
 }

@@ -11,7 +11,7 @@ struct IntakeSteps {
     func run() -> [BusEvent] {
         var events = [
             event(EventTypes.received, producer: "host", state: OrderState.received.rawValue, data: order.json),
-            event(EventTypes.accepted, producer: "host", state: OrderState.accepted.rawValue, data: Array(#"{"validated":true}"#.utf8)),
+            event(EventTypes.accepted, producer: "host", state: OrderState.accepted.rawValue, data: accepted()),
         ]
         var hold: (type: String, reason: String)?
         var discount: Int64 = 0
@@ -57,6 +57,16 @@ struct IntakeSteps {
             if service.dispatchEnabled { events.append(dispatchRequest(discount: discount, risk: risk)) }
         }
         return events
+    }
+
+    /// Kept on the timeline so a later dispatch (after a hold) carries the client's key too.
+    func accepted() -> [UInt8] {
+        var data = JSONWriter()
+        data.object { o in
+            o.field("validated", true)
+            o.field("idempotency_key", key)
+        }
+        return data.bytes
     }
 
     func event(_ type: String, producer: String, state: String = "", data: [UInt8]) -> BusEvent {

@@ -12,7 +12,7 @@ extension OrderService {
             o.field("state", state.state)
             o.field("sequence", state.sequence)
             o.array("allowed_transitions") { a in
-                for t in OrderState(rawValue: state.state).map(Lifecycle.next) ?? [] { a.element(t.to.rawValue) }
+                for t in OrderState(rawValue: state.state).map(Lifecycle.requestable) ?? [] { a.element(t.to.rawValue) }
             }
             o.array("timeline") { a in
                 for event in parsed {
@@ -37,7 +37,7 @@ extension OrderService {
     /// Current state and the transitions the lifecycle allows from it; nil if unknown.
     public func allowedTransitions(_ id: String) -> (state: String, allowed: [Transition])? {
         guard let entry = committer.state(of: id) else { return nil }
-        return (entry.state, OrderState(rawValue: entry.state).map(Lifecycle.next) ?? [])
+        return (entry.state, OrderState(rawValue: entry.state).map(Lifecycle.requestable) ?? [])
     }
 
     /// Moves an order to `target` if the lifecycle allows it. Releasing an order (from a hold)
@@ -46,13 +46,15 @@ extension OrderService {
         guard let to = OrderState(rawValue: target) else {
             return .invalid(FieldProblem(field: "to", message: "'\(target)' is not a state (known: \(OrderState.allCases.map(\.rawValue).joined(separator: ", ")))"))
         }
-        // Dispatch and its acknowledgement are the hub's and the connector's to record:
-        // a person releases an order, and the hub dispatches it.
-        if to == .dispatched || to == .acknowledged {
-            return .invalid(FieldProblem(field: "to", message: "'\(target)' is set by the hub when it dispatches; release the order instead"))
+        // What the warehouse reports is recorded from its events, not requested over the API.
+        if Lifecycle.recordedByHub.contains(to) {
+            return .invalid(FieldProblem(field: "to", message: "'\(target)' is recorded by the hub from the connector's reports; it cannot be requested"))
+        }
+        if to == .dispatched && !dispatchEnabled {
+            return .invalid(FieldProblem(field: "to", message: "no connector in this hub subscribes to dispatch requests"))
         }
         guard let current = committer.state(of: id) else { return .notFound }
-        let allowed = OrderState(rawValue: current.state).map(Lifecycle.next) ?? []
+        let allowed = OrderState(rawValue: current.state).map(Lifecycle.requestable) ?? []
         guard allowed.contains(where: { $0.to == to }) else { return .refused(from: current.state, allowed: allowed.map(\.to.rawValue)) }
         var data = JSONWriter()
         data.object { o in
@@ -61,27 +63,43 @@ extension OrderService {
             o.field("reason", reason)
             o.field("actor", actor)
         }
-        var events = [BusEvent(id: "", source: "/orderhub/api", type: EventTypes.statusChanged, subject: id, data: data.bytes,
-                               producer: "api", timeUnixNanos: Clock.wallNanos(), sequence: 0, state: to.rawValue)]
-        if to == .released, dispatchEnabled, let request = try? dispatchRequest(for: id) { events.append(request) }
+        var events: [BusEvent] = []
+        if to == .dispatched {
+            // "Dispatch (again)": the hub sends the order as received, with a fresh idempotency key.
+            guard let request = try? dispatchRequest(for: id) else { return .unavailable("the order's received event could not be read") }
+            events.append(request)
+        } else {
+            events.append(BusEvent(id: "", source: "/orderhub/api", type: EventTypes.statusChanged, subject: id, data: data.bytes,
+                                   producer: "api", timeUnixNanos: Clock.wallNanos(), sequence: 0, state: to.rawValue))
+            // Released by a person: the hub dispatches it, as intake would have.
+            if to == .released, dispatchEnabled, let request = try? dispatchRequest(for: id) { events.append(request) }
+        }
         switch await committer.commit(CommitRequest(subject: id, events: events, precondition: .existing)) {
         case .success(let result): return .done(state: result.state, sequence: result.lastSequence)
         case .failure(.transitionRefused(_, let from, _)):
-            return .refused(from: from, allowed: (OrderState(rawValue: from).map(Lifecycle.next) ?? []).map(\.to.rawValue))
+            return .refused(from: from, allowed: (OrderState(rawValue: from).map(Lifecycle.requestable) ?? []).map(\.to.rawValue))
         case .failure(.orderNotFound): return .notFound
         case .failure(let error): return .unavailable("\(error)")
         }
     }
 
-    /// A dispatch request rebuilt from the order as received (for release after a hold).
+    /// A dispatch request rebuilt from the timeline (for release after a hold, or dispatch
+    /// again after a failed one): the same instruction intake would have sent.
     func dispatchRequest(for id: String) throws -> BusEvent? {
         guard let events = try plugins.bus.timeline(id), let list = try JSONParser.parse(events).arrayValue,
             let received = list.first(where: { $0["type"]?.stringValue == EventTypes.received }), let order = received["data"]
         else { return nil }
-        let attempts = list.filter { $0["type"]?.stringValue == EventTypes.dispatchRequested }.count
+        func data(of type: String) -> [JSONValue] { list.filter { $0["type"]?.stringValue == type }.compactMap { $0["data"] } }
+        let attempts = data(of: EventTypes.dispatchRequested).count
+        let key = data(of: EventTypes.accepted).first?["idempotency_key"] ?? .null
+        let discount = data(of: EventTypes.rulesEvaluated).reduce(Int64(0)) { $0 + ($1["discount_minor"]?.intValue ?? 0) }
+        let risk = data(of: EventTypes.riskScored).last ?? .null
         var data = JSONWriter()
         data.object { o in
             o.field("order_id", id)
+            o.field("idempotency_key", key)
+            o.field("discount_minor", discount)
+            o.field("risk", risk)
             o.field("order", order)
         }
         return BusEvent(id: "\(id).dispatch\(attempts == 0 ? "" : ".\(attempts + 1)")", source: "/orderhub/api",
