@@ -56,6 +56,9 @@ public struct BusEvent: Sendable {
     public var timeUnixNanos: Int64
     public var sequence: UInt64
     public var state: String
+    /// What a connector receives instead of `data` (the full instruction whose parts the log
+    /// already holds elsewhere); never stored.
+    public var delivery: [UInt8]? = nil
 
     public init(
         id: String, source: String, type: String, subject: String, data: [UInt8], contentType: String = "",

@@ -90,23 +90,26 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
 
     /// Rules: evaluate an order, returning the plugin's result JSON.
     public func evaluate(_ order: OrderFields) throws(PluginCallError) -> [UInt8] {
-        guard let evaluate = function(hub_rules_api_v1.self, \.evaluate) else { throw missing("evaluate") }
-        let arena = Arena()
-        let abiOrder = arena.order(order)
-        var out = hub_buf()
-        defer { _ = take(&out) }
-        try call("evaluate") { evaluate(inst, abiOrder, &out) }
-        return take(&out)
+        try orderCall("evaluate", function(hub_rules_api_v1.self, \.evaluate), order)
     }
 
     /// Predictor: score an order.
     public func score(_ order: OrderFields) throws(PluginCallError) -> [UInt8] {
-        guard let score = function(hub_predictor_api_v1.self, \.score) else { throw missing("score") }
+        try orderCall("score", function(hub_predictor_api_v1.self, \.score), order)
+    }
+
+    /// Marshals the order once into an arena and calls a kind function that answers JSON.
+    private func orderCall(
+        _ name: String,
+        _ fn: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<hub_order>?, UnsafeMutablePointer<hub_buf>?) -> hub_status)?,
+        _ order: OrderFields
+    ) throws(PluginCallError) -> [UInt8] {
+        guard let fn else { throw missing(name) }
         let arena = Arena()
         let abiOrder = arena.order(order)
         var out = hub_buf()
         defer { _ = take(&out) }
-        try call("score") { score(inst, abiOrder, &out) }
+        try call(name) { fn(inst, abiOrder, &out) }
         return take(&out)
     }
 

@@ -86,7 +86,9 @@ public final class Dispatcher: Sendable {
 
     private func deliver(_ job: Job) {
         let started = Clock.monotonicNanos()
-        let result = Result { () throws(PluginCallError) in try connector.deliver(job.event) }
+        var outgoing = job.event
+        if let delivery = outgoing.delivery { outgoing.data = delivery }
+        let result = Result { () throws(PluginCallError) in try connector.deliver(outgoing) }
         let latency = Double(Clock.monotonicNanos() - started) / 1e9
         metrics.stage("dispatch", seconds: latency)
         switch result {

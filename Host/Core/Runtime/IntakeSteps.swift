@@ -86,17 +86,9 @@ struct IntakeSteps {
     }
 
     func dispatchRequest(discount: Int64, risk: [UInt8]) -> BusEvent {
-        var data = JSONWriter(capacity: order.json.count + 128)
-        data.object { o in
-            o.field("order_id", order.id)
-            o.field("idempotency_key", key)
-            o.field("discount_minor", discount)
-            o.rawField("risk", risk)
-            o.rawField("order", order.json)
-        }
-        var request = event(EventTypes.dispatchRequested, producer: "host", state: OrderState.dispatched.rawValue, data: data.bytes)
+        let instruction = DispatchInstruction(orderID: order.id, idempotencyKey: .string(key), discountMinor: discount,
+                                              risk: risk, order: order.json)
         // Stable id = the WMS's idempotency key, the same on every retry and after a restart.
-        request.id = "\(order.id).dispatch"
-        return request
+        return instruction.event(id: "\(order.id).dispatch", producer: "host")
     }
 }

@@ -84,27 +84,13 @@ extension OrderService {
     }
 
     /// A dispatch request rebuilt from the timeline (for release after a hold, or dispatch
-    /// again after a failed one): the same instruction intake would have sent.
+    /// again after a failed one): the same instruction intake would have sent, new key.
     func dispatchRequest(for id: String) throws -> BusEvent? {
         guard let events = try plugins.bus.timeline(id), let list = try JSONParser.parse(events).arrayValue,
-            let received = list.first(where: { $0["type"]?.stringValue == EventTypes.received }), let order = received["data"]
+            let instruction = DispatchInstruction(orderID: id, timeline: list)
         else { return nil }
-        func data(of type: String) -> [JSONValue] { list.filter { $0["type"]?.stringValue == type }.compactMap { $0["data"] } }
-        let attempts = data(of: EventTypes.dispatchRequested).count
-        let key = data(of: EventTypes.accepted).first?["idempotency_key"] ?? .null
-        let discount = data(of: EventTypes.rulesEvaluated).reduce(Int64(0)) { $0 + ($1["discount_minor"]?.intValue ?? 0) }
-        let risk = data(of: EventTypes.riskScored).last ?? .null
-        var data = JSONWriter()
-        data.object { o in
-            o.field("order_id", id)
-            o.field("idempotency_key", key)
-            o.field("discount_minor", discount)
-            o.field("risk", risk)
-            o.field("order", order)
-        }
-        return BusEvent(id: "\(id).dispatch\(attempts == 0 ? "" : ".\(attempts + 1)")", source: "/orderhub/api",
-                        type: EventTypes.dispatchRequested, subject: id, data: data.bytes, producer: "api",
-                        timeUnixNanos: Clock.wallNanos(), sequence: 0, state: OrderState.dispatched.rawValue)
+        let attempts = list.filter { $0["type"]?.stringValue == EventTypes.dispatchRequested }.count
+        return instruction.event(id: "\(id).dispatch\(attempts == 0 ? "" : ".\(attempts + 1)")", producer: "api")
     }
 
     /// Orders left `dispatched` by a previous run: their dispatch requests, to send again.
@@ -112,13 +98,13 @@ extension OrderService {
         guard let ids = try? plugins.bus.orders(inState: OrderState.dispatched.rawValue, max: limit) else { return [] }
         return ids.compactMap { id in
             guard let events = try? plugins.bus.timeline(id), let list = try? JSONParser.parse(events).arrayValue,
-                let request = list.last(where: { $0["type"]?.stringValue == EventTypes.dispatchRequested })
+                let request = list.last(where: { $0["type"]?.stringValue == EventTypes.dispatchRequested }),
+                let instruction = DispatchInstruction(orderID: id, timeline: list)
             else { return nil }
-            var data = JSONWriter()
-            data.value(request["data"] ?? .null)
-            return BusEvent(id: request["id"]?.stringValue ?? "\(id).dispatch", source: request["source"]?.stringValue ?? "/orderhub/host",
-                            type: EventTypes.dispatchRequested, subject: id, data: data.bytes, producer: "host",
-                            timeUnixNanos: Clock.wallNanos(), sequence: 0, state: "")
+            // Same event id as before the restart: the WMS sees the same idempotency key.
+            var event = instruction.event(id: request["id"]?.stringValue ?? "\(id).dispatch", producer: "host")
+            event.state = ""
+            return event
         }
     }
 }

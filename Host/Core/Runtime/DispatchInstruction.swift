@@ -1,0 +1,75 @@
+import HubJSON
+import HubLoader
+
+/// What a connector receives for a dispatch request, and the slimmer record the log keeps.
+///
+/// The log already holds the order (`order.received`) and its risk (`risk.scored`), so the
+/// `dispatch.requested` event stores references and figures only; the full instruction is
+/// assembled in memory for delivery, and rebuilt from the timeline after a restart. This
+/// halves the bytes written per order.
+struct DispatchInstruction {
+    let orderID: String
+    let idempotencyKey: JSONValue
+    let discountMinor: Int64
+    /// The predictor's JSON answer (raw), or "null".
+    let risk: [UInt8]
+    /// The order as received (canonical JSON).
+    let order: [UInt8]
+
+    /// The event data kept in the log.
+    var stored: [UInt8] {
+        var writer = JSONWriter()
+        writer.object { o in
+            o.field("order_id", orderID)
+            o.field("idempotency_key", idempotencyKey)
+            o.field("discount_minor", discountMinor)
+            if let score = (try? JSONParser.parse(risk))?["score"] { o.field("risk_score", score) }
+            o.field("order_event", "\(orderID).1")
+        }
+        return writer.bytes
+    }
+
+    /// The instruction a connector sends on (see adapters/wms_http/README.md).
+    var payload: [UInt8] {
+        var writer = JSONWriter(capacity: order.count + risk.count + 128)
+        writer.object { o in
+            o.field("order_id", orderID)
+            o.field("idempotency_key", idempotencyKey)
+            o.field("discount_minor", discountMinor)
+            o.rawField("risk", risk)
+            o.rawField("order", order)
+        }
+        return writer.bytes
+    }
+
+    /// Rebuilds the instruction from an order's timeline (CloudEvents, as the bus returns them).
+    init?(orderID: String, timeline: [JSONValue]) {
+        func data(of type: String) -> [JSONValue] { timeline.filter { $0["type"]?.stringValue == type }.compactMap { $0["data"] } }
+        guard let order = data(of: EventTypes.received).first else { return nil }
+        var orderWriter = JSONWriter()
+        orderWriter.value(order)
+        var riskWriter = JSONWriter()
+        riskWriter.value(data(of: EventTypes.riskScored).last ?? .null)
+        self.init(
+            orderID: orderID, idempotencyKey: data(of: EventTypes.accepted).first?["idempotency_key"] ?? .null,
+            discountMinor: data(of: EventTypes.rulesEvaluated).reduce(Int64(0)) { $0 + ($1["discount_minor"]?.intValue ?? 0) },
+            risk: riskWriter.bytes, order: orderWriter.bytes)
+    }
+
+    init(orderID: String, idempotencyKey: JSONValue, discountMinor: Int64, risk: [UInt8], order: [UInt8]) {
+        self.orderID = orderID
+        self.idempotencyKey = idempotencyKey
+        self.discountMinor = discountMinor
+        self.risk = risk
+        self.order = order
+    }
+
+    /// The `dispatch.requested` event: slim data for the log, full payload for delivery.
+    func event(id: String, producer: String) -> BusEvent {
+        var event = BusEvent(id: id, source: "/orderhub/\(producer)", type: EventTypes.dispatchRequested, subject: orderID,
+                             data: stored, producer: producer, timeUnixNanos: Clock.wallNanos(), sequence: 0,
+                             state: OrderState.dispatched.rawValue)
+        event.delivery = payload
+        return event
+    }
+}
