@@ -1,35 +1,34 @@
 import HubJSON
 import HubPluginKit
 
-/// Renders an event as structured-mode CloudEvents 1.0 JSON, once, at append time.
+/// Renders stored events as structured-mode CloudEvents 1.0 JSON, when the log is read.
 enum CloudEventJSON {
-    static func write(_ event: EventView, into writer: inout JSONWriter) {
+    static func write(_ event: EventRecord.Fields, into writer: inout JSONWriter) {
         writer.object { o in
             o.field("specversion", "1.0")
-            o.field("id", utf8: event.id.raw)
-            o.field("source", utf8: event.source.raw)
-            o.field("type", utf8: event.type.raw)
-            if !event.subject.isEmpty { o.field("subject", utf8: event.subject.raw) }
+            o.field("id", text(event.id))
+            o.field("source", text(event.source))
+            o.field("type", text(event.type))
+            if !event.subject.isEmpty { o.field("subject", text(event.subject)) }
             o.asciiField("time") { Timestamp.appendRFC3339(unixNanos: event.timeUnixNanos, to: &$0) }
-            let isJSON = event.dataContentType.isEmpty || isJSONType(event.dataContentType.string)
-            if event.dataContentType.isEmpty {
-                o.field("datacontenttype", "application/json")
-            } else {
-                o.field("datacontenttype", utf8: event.dataContentType.raw)
-            }
+            let contentType = event.dataContentType.isEmpty ? "application/json" : text(event.dataContentType)
+            o.field("datacontenttype", contentType)
             // Extension attribute "sequence": zero-padded so it also orders as text.
             o.asciiField("sequence") { Timestamp.digits(Int64(event.sequence), 16, &$0) }
-            o.field("producer", utf8: event.producer.raw)
-            if !event.state.isEmpty { o.field("orderstate", utf8: event.state.raw) }
+            o.field("producer", text(event.producer))
+            if !event.state.isEmpty { o.field("orderstate", text(event.state)) }
             if !event.data.isEmpty {
-                if isJSON {
-                    o.rawField("data", event.data.raw)
+                // JSON data is embedded as JSON only if it parses; anything else is a string.
+                if isJSONType(contentType), (try? JSONParser.parse(Array(event.data))) != nil {
+                    o.rawField("data", event.data)
                 } else {
-                    o.field("data", utf8: event.data.raw)
+                    o.field("data", text(event.data))
                 }
             }
         }
     }
+
+    static func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
 
     /// "application/json", "application/cloudevents+json", "text/json; charset=utf-8"...
     static func isJSONType(_ type: String) -> Bool {

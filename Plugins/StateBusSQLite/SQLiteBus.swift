@@ -13,7 +13,8 @@ import Glibc
 /// CloudEvents JSON), one projection upsert per order, so a group commit of N orders costs
 /// about 2N row writes and one fsync.
 final class SQLiteBus: StateBusPlugin {
-    static let schemaVersion = 1
+    /// 2: events stored in EventRecord's compact encoding (1 stored CloudEvents JSON).
+    static let schemaVersion = 2
     private let store: Mutex<Store>
     private let checkpointer: Checkpointer
 

@@ -58,6 +58,11 @@ final class Store {
         let version = try database.prepare("SELECT value FROM meta WHERE key = 'schema_version'")
         guard try version.step(), let found = Int(version.text(0)) else { throw .internalError("schema_version missing") }
         version.reset()
+        if found < SQLiteBus.schemaVersion {
+            throw .invalid(
+                "'\(database.path)' has schema version \(found) from a pre-release build; this plugin reads version "
+                    + "\(SQLiteBus.schemaVersion). Start with a new file (there is no migration for pre-release data)")
+        }
         if found > SQLiteBus.schemaVersion {
             throw .invalid(
                 "'\(database.path)' has schema version \(found), this plugin understands up to \(SQLiteBus.schemaVersion): "
@@ -121,15 +126,13 @@ final class Store {
         let first = group[0].sequence
         let last = group[group.count - 1].sequence
         if !subject.isEmpty { try advanceOrder(subject, group: group, first: first, last: last) }
-        var writer = JSONWriter(capacity: 512 * group.count)
-        for (position, event) in group.enumerated() {
-            if position > 0 { writer.raw([UInt8(ascii: ",")]) }
-            CloudEventJSON.write(event, into: &writer)
-        }
+        var blob: [UInt8] = []
+        blob.reserveCapacity(group.reduce(0) { $0 + $1.data.raw.count + 200 })
+        for event in group { EventRecord.append(event, to: &blob) }
         insertRecord.bind(1, utf8: group[0].subject.raw)
         insertRecord.bind(2, Int64(first))
         insertRecord.bind(3, Int64(last))
-        writer.bytes.withUnsafeBytes { insertRecord.bind(4, blob: $0) }
+        blob.withUnsafeBytes { insertRecord.bind(4, blob: $0) }
         try insertRecord.run()
     }
 
@@ -185,30 +188,49 @@ final class Store {
     func timeline(_ orderID: String) throws(PluginError) -> [UInt8]? {
         selectTimeline.bind(1, orderID)
         defer { selectTimeline.reset() }
-        var out: [UInt8] = [UInt8(ascii: "[")]
+        var events: [EventRecord.Fields] = []
         var found = false
         while try selectTimeline.step() {
-            if found { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: selectTimeline.blob(0))
             found = true
+            events.append(contentsOf: try Self.decode(selectTimeline.blob(0), at: "order \(orderID)"))
         }
-        out.append(UInt8(ascii: "]"))
-        return found ? out : nil
+        return found ? Self.render(events) : nil
+    }
+
+    static func decode(_ blob: [UInt8], at place: String) throws(PluginError) -> [EventRecord.Fields] {
+        guard let events = EventRecord.decode(blob) else { throw .internalError("stored events of \(place) are damaged") }
+        return events
+    }
+
+    /// The events as a JSON array of CloudEvents.
+    static func render(_ events: [EventRecord.Fields]) -> [UInt8] {
+        var writer = JSONWriter(capacity: events.count * 400)
+        writer.array { array in
+            for event in events {
+                var one = JSONWriter(capacity: 512)
+                CloudEventJSON.write(event, into: &one)
+                array.raw(one.bytes)
+            }
+        }
+        return writer.bytes
     }
 
     func read(after offset: UInt64, max: Int) throws(PluginError) -> (json: [UInt8], next: UInt64) {
         selectFrom.bind(1, Int64(offset))
         selectFrom.bind(2, Int64(Swift.max(1, max)))
         defer { selectFrom.reset() }
-        var writer = JSONWriter()
+        var pages: [(UInt64, [EventRecord.Fields])] = []
         var next = offset
+        while try selectFrom.step() {
+            next = UInt64(selectFrom.int64(0))
+            pages.append((next, try Self.decode(selectFrom.blob(1), at: "record \(next)")))
+        }
+        var writer = JSONWriter()
         writer.array { records in
-            while (try? selectFrom.step()) == true {
-                next = UInt64(selectFrom.int64(0))
-                let events = selectFrom.blob(1)
+            for (recordOffset, events) in pages {
                 records.object { o in
-                    o.field("offset", next)
-                    o.rawField("events", [UInt8(ascii: "[")] + events + [UInt8(ascii: "]")])
+                    o.field("offset", recordOffset)
+                    o.rawField("events", Self.render(events))
                 }
             }
         }
