@@ -1,10 +1,12 @@
 import ArgumentParser
+import Foundation
+import HubCore
 import HubJSON
 import HubLoader
 
 /// `orderhub plugin inspect`: what a library says about itself, checked as the loader would.
 struct PluginCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "plugin", abstract: "Work with plugin libraries.", subcommands: [Inspect.self])
+    static let configuration = CommandConfiguration(commandName: "plugin", abstract: "Work with plugin libraries.", subcommands: [Inspect.self, Check.self])
 
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a plugin's descriptor (id, version, kind, ABI, threading, capabilities).")
@@ -51,6 +53,36 @@ struct PluginCommand: ParsableCommand {
                     sha256:        \(library.sha256)
                     """)
             }
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Conformance check: load, create with a config, exercise the kind's functions, check the ABI contract.",
+            discussion: "Exits 0 when every check passes, 3 otherwise. Nothing is written except by a bus plugin to the file its config names.")
+
+        @Argument(help: "Path to the plugin's .so")
+        var path: String
+
+        @Option(name: .long, help: "The plugin's config as JSON, or @FILE to read it from a file.")
+        var config: String = "{}"
+
+        @Flag(name: .long, help: "Connectors: send a sample dispatch to the configured endpoint.")
+        var deliver = false
+
+        func run() throws {
+            let text = config.hasPrefix("@") ? try String(contentsOfFile: String(config.dropFirst()), encoding: .utf8) : config
+            let parsed: JSONValue
+            do {
+                parsed = try JSONParser.parse(text)
+            } catch {
+                throw ValidationError("--config: not valid JSON at \(error)")
+            }
+            let results = PluginConformance.check(path: path, config: parsed, deliver: deliver)
+            for result in results { Output.out("\(result.passed ? "ok  " : "FAIL") \(result.name): \(result.detail)") }
+            let failed = results.filter { !$0.passed }.count
+            Output.out(failed == 0 ? "\(path): conforms (\(results.count) checks)" : "\(path): \(failed) of \(results.count) checks failed")
+            if failed > 0 { throw ExitCode(ExitCodes.pluginRefused) }
         }
     }
 }

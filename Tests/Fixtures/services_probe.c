@@ -118,7 +118,11 @@ static void probe_on_timer(void *inst, uint64_t token) {
 static hub_status probe_evaluate(void *inst, const hub_order *order, hub_buf *out) {
     (void)inst;
     (void)order;
+#ifdef PROBE_BAD_JSON
+    const char *text = "{\"fired\":[],\"hold\":nul"; /* broken on purpose */
+#else
     const char *text = "{\"fired\":[],\"discount_minor\":0,\"hold\":null}";
+#endif
     out->len = strlen(text);
     out->ptr = malloc(out->len);
     memcpy(out->ptr, text, out->len);

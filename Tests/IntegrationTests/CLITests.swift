@@ -82,4 +82,29 @@ import Testing
         #expect(result.stderr.contains("but the manifest pins ffff"))
         #expect(result.stderr.contains("orderhub manifest pin"))
     }
+
+    @Test func pluginCheckRunsTheConformanceSuite() throws {
+        let directory = Products.tempDirectory("conformance")
+        let rules = try ChildProcess.run(["plugin", "check", try Products.library("RulesBasic"), "--config",
+                                          #"{"files":["\#(Products.repository)/manifests/rules/default.rules.json"]}"#])
+        #expect(rules.status == 0, "\(rules.stdout)")
+        #expect(rules.stdout.contains("ok   evaluate from 4 threads"))
+        let bus = try ChildProcess.run(["plugin", "check", try Products.library("StateBusSQLite"), "--config", #"{"path":"\#(directory)/bus.db"}"#])
+        #expect(bus.status == 0, "\(bus.stdout)")
+        #expect(bus.stdout.contains("ok   sequence gap refused"))
+
+        let minimal = directory + "/minimal.so"
+        try Products.compileC(Products.repository + "/docs/examples/minimal_c_plugin.c", to: minimal)
+        #expect(try ChildProcess.run(["plugin", "check", minimal]).status == 0)
+
+        let broken = directory + "/broken.so"
+        try Products.compileC(Products.repository + "/Tests/Fixtures/services_probe.c", to: broken, defines: ["PROBE_BAD_JSON"])
+        let bad = try ChildProcess.run(["plugin", "check", broken])
+        #expect(bad.status == 3)
+        #expect(bad.stdout.contains("FAIL evaluate"))
+
+        let unconfigured = try ChildProcess.run(["plugin", "check", try Products.library("RulesBasic")])
+        #expect(unconfigured.status == 3)
+        #expect(unconfigured.stdout.contains("FAIL create: create of 'orderhub.rules.basic' for slot 'check' failed (INVALID): config.files: required"))
+    }
 }

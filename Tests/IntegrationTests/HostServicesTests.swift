@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubDevTools
 import HubLoader
 import Testing
 
@@ -41,5 +42,26 @@ import Testing
 
         let metrics = try await HTTP.send("GET", h.baseURL + "/metrics").text
         #expect(metrics.contains("orderhub_plugin_probe_events_total{slot=\"probe\"}"))
+    }
+
+    @Test func aPluginAnsweringBrokenJSONHoldsTheOrderAndTheLogStaysValid() async throws {
+        let probe = Products.tempDirectory("badjson") + "/bad.so"
+        try Products.compileC(Products.repository + "/Tests/Fixtures/services_probe.c", to: probe, defines: ["PROBE_BAD_JSON"])
+        let manifestExtra = """
+              broken:
+                kind: rules
+                library: \(probe)
+            """
+        let h = try await HubHarness.start(extra: manifestExtra, pipeline: "[broken, rules, predictor]")
+        defer { Task { await h.stop() } }
+        let created = try await HTTP.postOrder(h.baseURL, key: "bad-json", SampleOrders.order())
+        #expect(created.status == 201)
+        #expect(created.object["state"] as? String == "on_hold", "fail closed: a pipeline plugin that cannot answer holds the order")
+        let id = try #require(created.object["id"] as? String)
+        let events = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)/events")
+        let list = try #require(events.json as? [[String: Any]], "the log must stay valid JSON")
+        let failure = list.first { $0["type"] as? String == EventTypes.pluginFailed }
+        #expect(((failure?["data"] as? [String: Any])?["error"] as? String)?.contains("answer is not a JSON object") == true)
+        #expect(h.wms.accepted.isEmpty)
     }
 }

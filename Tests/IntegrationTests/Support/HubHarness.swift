@@ -15,11 +15,12 @@ final class HubHarness: @unchecked Sendable {  // fields set once in start(), th
     private var group: ServiceGroup?
     private var serverTask: Task<Void, Never>?
 
-    static func start(rules: String? = nil, maxAttempts: Int = 3, extra: String = "", name: String = #function) async throws -> HubHarness {
+    static func start(rules: String? = nil, maxAttempts: Int = 3, extra: String = "", pipeline: String = "[rules, predictor]",
+                      name: String = #function) async throws -> HubHarness {
         let harness = HubHarness()
         try await harness.wms.start()
         harness.manifest = try TestManifest(directory: Products.tempDirectory(name), wmsURL: harness.wms.url, rules: rules,
-                                            maxAttempts: maxAttempts, extra: extra)
+                                            maxAttempts: maxAttempts, extra: extra, pipeline: pipeline)
         var logger = Logger(label: "test-hub")
         logger.logLevel = .warning
         harness.hub = try Hub.start(manifest: try harness.manifest.load(), logger: logger)

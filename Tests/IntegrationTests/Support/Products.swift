@@ -57,7 +57,8 @@ struct TestManifest {
     let directory: String
     let path: String
 
-    init(directory: String, wmsURL: String, rules: String? = nil, maxAttempts: Int = 3, extra: String = "") throws {
+    init(directory: String, wmsURL: String, rules: String? = nil, maxAttempts: Int = 3, extra: String = "",
+         pipeline: String = "[rules, predictor]") throws {
         self.directory = directory
         path = directory + "/hub.yaml"
         let rulesPath = directory + "/rules.json"
@@ -83,7 +84,7 @@ struct TestManifest {
                 retry: {max_attempts: \(maxAttempts), initial_backoff_ms: 20, max_backoff_ms: 100}
                 config: {url: "\(wmsURL)", timeout_ms: 1000}
             \(extra)
-            pipeline: [rules, predictor]
+            pipeline: \(pipeline)
             """
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         _ = try ManifestPinner.pin(path: path)

@@ -1,0 +1,123 @@
+import Dispatch
+import HubJSON
+import HubLoader
+import Synchronization
+
+/// Calls a plugin's kind functions with sample input and checks what comes back.
+enum KindExercise {
+    typealias Result = PluginConformance.Result
+
+    static func run(_ instance: PluginInstance, deliver: Bool) -> [Result] {
+        switch instance.descriptor.kind {
+        case .rules, .predictor: return orderCalls(instance)
+        case .connector: return deliver ? [delivery(instance)] : [Result(name: "deliver", passed: true, detail: "skipped (pass --deliver to send a sample dispatch to the configured endpoint)")]
+        case .stateBus: return bus(instance)
+        }
+    }
+
+    static var sampleOrder: OrderFields {
+        var order = OrderFields()
+        order.id = "ord_CHECK0000000000000000000001"
+        order.externalRef = "CHECK-1"
+        order.channel = "web"
+        order.customerID = "c-check"
+        order.currency = "BRL"
+        order.shipCountry = "BR"
+        order.paymentMethod = "credit_card"
+        order.items = [
+            ItemFields(sku: "SKU-A", category: "toys", quantity: 2, unitPriceMinor: 12_990, presale: false, noDiscount: false, gift: false),
+            ItemFields(sku: "SKU-B", category: "", quantity: 1, unitPriceMinor: 8_900, presale: true, noDiscount: false, gift: false),
+        ]
+        order.itemsTotalMinor = 34_880
+        order.shippingMinor = 1_500
+        order.createdUnixMillis = 1_795_639_135_000
+        order.promisedDays = 12
+        order.json = Array(#"{"id":"ord_CHECK0000000000000000000001","external_ref":"CHECK-1"}"#.utf8)
+        return order
+    }
+
+    static func orderCalls(_ instance: PluginInstance) -> [Result] {
+        let isRules = instance.descriptor.kind == .rules
+        let name = isRules ? "evaluate" : "score"
+        let order = sampleOrder
+        let call: @Sendable () throws(PluginCallError) -> [UInt8] = { () throws(PluginCallError) in
+            isRules ? try instance.evaluate(order) : try instance.score(order)
+        }
+        var results: [Result] = []
+        do {
+            let answer = try call()
+            let parsed = try? JSONParser.parse(answer)
+            let shapeOK: Bool
+            let detail: String
+            if isRules {
+                shapeOK = parsed?["fired"]?.arrayValue != nil && (parsed?["hold"] != nil)
+                detail = "answers {\"fired\": [...], \"hold\": ...}: \(String(decoding: answer.prefix(120), as: UTF8.self))"
+            } else {
+                let score = parsed?["score"]?.doubleValue ?? -1
+                shapeOK = (0...1).contains(score)
+                detail = "score \(score) in [0, 1]"
+            }
+            results.append(Result(name: name, passed: parsed?.objectValue != nil && shapeOK, detail: detail))
+        } catch {
+            results.append(Result(name: name, passed: false, detail: error.description))
+            return results
+        }
+        if instance.descriptor.threading == .threadSafe { results.append(concurrent(name, call)) }
+        return results
+    }
+
+    /// A thread-safe plugin must answer the same from 4 threads at once.
+    static func concurrent(_ name: String, _ call: @escaping @Sendable () throws(PluginCallError) -> [UInt8]) -> Result {
+        let failures = Mutex<[String]>([])
+        let reference = (try? call()) ?? []
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            for _ in 0..<500 {
+                do throws(PluginCallError) {
+                    if try call() != reference { failures.withLock { $0.append("different answer for the same order") } }
+                } catch {
+                    failures.withLock { $0.append(error.description) }
+                }
+            }
+        }
+        let found = failures.withLock { $0 }
+        return Result(name: "\(name) from 4 threads", passed: found.isEmpty, detail: found.first ?? "2,000 calls, same answer each time")
+    }
+
+    static func delivery(_ instance: PluginInstance) -> Result {
+        let event = BusEvent(id: "ord_CHECK.dispatch", source: "/orderhub/check", type: "com.orderhub.dispatch.requested.v1",
+                             subject: "ord_CHECK", data: Array(#"{"order_id":"ord_CHECK","check":true}"#.utf8), producer: "check",
+                             timeUnixNanos: Clock.wallNanos(), sequence: 1)
+        do {
+            let ack = try instance.deliver(event)
+            return Result(name: "deliver", passed: true, detail: "acknowledged: \(String(decoding: ack.prefix(120), as: UTF8.self))")
+        } catch {
+            return Result(name: "deliver", passed: false, detail: error.description)
+        }
+    }
+
+    /// A bus must keep what it acknowledges, in order, and refuse a sequence gap.
+    static func bus(_ instance: PluginInstance) -> [Result] {
+        let subject = "ord_CHECK_\(Clock.wallNanos())"
+        func event(_ sequence: UInt64, _ state: String) -> BusEvent {
+            BusEvent(id: "\(subject).\(sequence)", source: "/orderhub/check", type: "com.orderhub.check.v1", subject: subject,
+                     data: Array(#"{"n":\#(sequence)}"#.utf8), producer: "check", timeUnixNanos: Clock.wallNanos(), sequence: sequence, state: state)
+        }
+        do {
+            _ = try instance.append([event(1, "received"), event(2, "accepted")])
+            let state = try instance.orderState(subject)
+            let timeline = try instance.timeline(subject).flatMap { try? JSONParser.parse($0).arrayValue } ?? []
+            let gapRefused = (try? instance.append([event(5, "")])) == nil
+            let kvKey = "check-\(subject)"
+            let revision = try instance.kvPut(namespace: "check", key: kvKey, value: Array("1".utf8), expectedRevision: 0)
+            let casRefused = (try? instance.kvPut(namespace: "check", key: kvKey, value: [], expectedRevision: 0)) == nil
+            return [
+                Result(name: "append + order_state", passed: state?.state == "accepted" && state?.sequence == 2, detail: "state \(state?.state ?? "none"), sequence \(state?.sequence ?? 0)"),
+                Result(name: "timeline", passed: timeline.count == 2 && timeline.allSatisfy { $0["specversion"]?.stringValue == "1.0" }, detail: "\(timeline.count) CloudEvents"),
+                Result(name: "sequence gap refused", passed: gapRefused, detail: gapRefused ? "HUB_CONFLICT" : "a gap was accepted"),
+                Result(name: "kv compare-and-set", passed: revision == 1 && casRefused, detail: "revision \(revision), stale write refused: \(casRefused)"),
+            ]
+        } catch {
+            return [Result(name: "bus round trip", passed: false, detail: error.description)]
+        }
+    }
+}
