@@ -13,9 +13,9 @@ public enum HubRoutes {
     public static func router(hub: Hub) -> Router<BasicRequestContext> {
         let router = Router()
         router.post("/v1/orders") { request, _ in await submit(hub, request) }
-        router.get("/v1/orders/:id") { _, context in busRead { () throws(PluginCallError) in try order(hub, context) } }
-        router.get("/v1/orders/:id/events") { _, context in busRead { () throws(PluginCallError) in try events(hub, context) } }
-        router.get("/v1/orders/:id/transitions") { _, context in try transitions(hub, context) }
+        router.get("/v1/orders/:id") { _, context in await busRead { () async throws(PluginCallError) in try await order(hub, context) } }
+        router.get("/v1/orders/:id/events") { _, context in await busRead { () async throws(PluginCallError) in try await events(hub, context) } }
+        router.get("/v1/orders/:id/transitions") { _, context in await transitions(hub, context) }
         router.post("/v1/orders/:id/transitions") { request, context in await transition(hub, request, context) }
         router.get("/v1/plugins") { _, _ in plugins(hub) }
         router.get("/v1/lifecycle") { _, _ in lifecycle() }
@@ -37,9 +37,9 @@ public enum HubRoutes {
     }
 
     /// A state bus that cannot answer is the server's problem, said as 503 with a reason.
-    static func busRead(_ body: () throws(PluginCallError) -> Response) -> Response {
+    static func busRead(_ body: () async throws(PluginCallError) -> Response) async -> Response {
         do {
-            return try body()
+            return try await body()
         } catch {
             return APIResponse.error(.serviceUnavailable, "unavailable", "the state bus could not answer: \(error.message)",
                                      headers: [.retryAfter: "1"])
@@ -85,21 +85,21 @@ public enum HubRoutes {
         APIResponse.error(.notFound, "order_not_found", "no order with id '\(id)'")
     }
 
-    static func order(_ hub: Hub, _ context: BasicRequestContext) throws(PluginCallError) -> Response {
+    static func order(_ hub: Hub, _ context: BasicRequestContext) async throws(PluginCallError) -> Response {
         let id = orderID(context)
-        guard let document = try hub.orders.orderDocument(id) else { return notFound(id) }
+        guard let document = try await hub.orders.orderDocument(id) else { return notFound(id) }
         return APIResponse.json(.ok, document)
     }
 
-    static func events(_ hub: Hub, _ context: BasicRequestContext) throws(PluginCallError) -> Response {
+    static func events(_ hub: Hub, _ context: BasicRequestContext) async throws(PluginCallError) -> Response {
         let id = orderID(context)
-        guard let events = try hub.orders.cloudEvents(id) else { return notFound(id) }
+        guard let events = try await hub.orders.cloudEvents(id) else { return notFound(id) }
         return APIResponse.json(.ok, events).with(contentType: "application/cloudevents-batch+json")
     }
 
-    static func transitions(_ hub: Hub, _ context: BasicRequestContext) throws -> Response {
+    static func transitions(_ hub: Hub, _ context: BasicRequestContext) async -> Response {
         let id = orderID(context)
-        guard let (state, allowed) = hub.orders.allowedTransitions(id) else { return notFound(id) }
+        guard let (state, allowed) = await hub.orders.allowedTransitions(id) else { return notFound(id) }
         var writer = JSONWriter()
         writer.object { o in
             o.field("id", id)

@@ -3,7 +3,11 @@ import HubLoader
 
 extension OrderService {
     /// The order's current state and timeline as the API shows it; nil if unknown.
-    public func orderDocument(_ id: String) throws(PluginCallError) -> [UInt8]? {
+    public func orderDocument(_ id: String) async throws(PluginCallError) -> [UInt8]? {
+        try await BlockingLane.run { Result { () throws(PluginCallError) in try self.orderDocumentNow(id) } }.get()
+    }
+
+    func orderDocumentNow(_ id: String) throws(PluginCallError) -> [UInt8]? {
         guard let events = try plugins.bus.timeline(id), let state = committer.state(of: id) else { return nil }
         let parsed = (try? JSONParser.parse(events).arrayValue) ?? []
         var writer = JSONWriter(capacity: events.count + 512)
@@ -32,11 +36,13 @@ extension OrderService {
     }
 
     /// The order's events as structured CloudEvents 1.0 (a JSON array); nil if unknown.
-    public func cloudEvents(_ id: String) throws(PluginCallError) -> [UInt8]? { try plugins.bus.timeline(id) }
+    public func cloudEvents(_ id: String) async throws(PluginCallError) -> [UInt8]? {
+        try await BlockingLane.run { Result { () throws(PluginCallError) in try self.plugins.bus.timeline(id) } }.get()
+    }
 
     /// Current state and the transitions the lifecycle allows from it; nil if unknown.
-    public func allowedTransitions(_ id: String) -> (state: String, allowed: [Transition])? {
-        guard let entry = committer.state(of: id) else { return nil }
+    public func allowedTransitions(_ id: String) async -> (state: String, allowed: [Transition])? {
+        guard let entry = await BlockingLane.run({ self.committer.state(of: id) }) else { return nil }
         return (entry.state, OrderState(rawValue: entry.state).map(Lifecycle.requestable) ?? [])
     }
 
@@ -53,7 +59,7 @@ extension OrderService {
         if to == .dispatched && !dispatchEnabled {
             return .invalid(FieldProblem(field: "to", message: "no connector in this hub subscribes to dispatch requests"))
         }
-        guard let current = committer.state(of: id) else { return .notFound }
+        guard let current = await BlockingLane.run({ self.committer.state(of: id) }) else { return .notFound }
         let allowed = OrderState(rawValue: current.state).map(Lifecycle.requestable) ?? []
         guard allowed.contains(where: { $0.to == to }) else { return .refused(from: current.state, allowed: allowed.map(\.to.rawValue)) }
         var data = JSONWriter()
@@ -66,13 +72,17 @@ extension OrderService {
         var events: [BusEvent] = []
         if to == .dispatched {
             // "Dispatch (again)": the hub sends the order as received, with a fresh idempotency key.
-            guard let request = try? dispatchRequest(for: id) else { return .unavailable("the order's received event could not be read") }
+            guard let request = await BlockingLane.run({ try? self.dispatchRequest(for: id) }) else {
+                return .unavailable("the order's received event could not be read")
+            }
             events.append(request)
         } else {
             events.append(BusEvent(id: "", source: "/orderhub/api", type: EventTypes.statusChanged, subject: id, data: data.bytes,
                                    producer: "api", timeUnixNanos: Clock.wallNanos(), sequence: 0, state: to.rawValue))
             // Released by a person: the hub dispatches it, as intake would have.
-            if to == .released, dispatchEnabled, let request = try? dispatchRequest(for: id) { events.append(request) }
+            if to == .released, dispatchEnabled, let request = await BlockingLane.run({ try? self.dispatchRequest(for: id) }) {
+                events.append(request)
+            }
         }
         switch await committer.commit(CommitRequest(subject: id, events: events, precondition: .existing)) {
         case .success(let result): return .done(state: result.state, sequence: result.lastSequence)

@@ -65,7 +65,8 @@ public final class OrderService: Sendable {
             return .created(id: id, state: state, body: response.bytes)
         case .failure(.duplicateIdempotencyKey):
             idempotency.release(idempotencyKey)
-            if let stored = try? plugins.bus.idempotencyRecord(idempotencyKey), let outcome = replay(stored, fingerprint: fingerprint, key: idempotencyKey) {
+            let stored = await BlockingLane.run { try? self.plugins.bus.idempotencyRecord(idempotencyKey) }
+            if let stored, let outcome = replay(stored, fingerprint: fingerprint, key: idempotencyKey) {
                 return outcome
             }
             return .conflict("this Idempotency-Key was already used")
