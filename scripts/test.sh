@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build --build-tests
+python3 scripts/check-boundaries.py
 swift test --skip-build --disable-xctest
