@@ -9,9 +9,9 @@ import Glibc
 /// The embedded state bus: an append-only event log in SQLite (WAL), an order-state
 /// projection, idempotency records and per-plugin KV, all in one file.
 ///
-/// Writes are lean on purpose: one row per order per append (its events rendered once as
-/// CloudEvents JSON), one projection upsert per order, so a group commit of N orders costs
-/// about 2N row writes and one fsync.
+/// Writes are lean on purpose: one row per order per append (its events in EventRecord's
+/// compact encoding; CloudEvents JSON is rendered when the log is read), one projection row per
+/// order, so a group commit of N orders costs about 2N row writes and one fsync.
 final class SQLiteBus: StateBusPlugin {
     /// 2: events stored in EventRecord's compact encoding (1 stored CloudEvents JSON).
     static let schemaVersion = 2

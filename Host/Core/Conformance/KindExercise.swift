@@ -84,9 +84,12 @@ enum KindExercise {
     }
 
     static func delivery(_ instance: PluginInstance) -> Result {
-        let event = BusEvent(id: "ord_CHECK.dispatch", source: "/orderhub/check", type: "com.orderhub.dispatch.requested.v1",
-                             subject: "ord_CHECK", data: Array(#"{"order_id":"ord_CHECK","check":true}"#.utf8), producer: "check",
-                             timeUnixNanos: Clock.wallNanos(), sequence: 1)
+        // The same instruction the hub sends for a real order (see DispatchInstruction).
+        let order = sampleOrder
+        let instruction = DispatchInstruction(orderID: order.id, idempotencyKey: .string("plugin-check"), discountMinor: 0,
+                                              risk: Array("null".utf8), order: order.json)
+        var event = instruction.event(id: "\(order.id).dispatch", producer: "check")
+        event.data = instruction.payload
         do {
             let ack = try instance.deliver(event)
             return Result(name: "deliver", passed: true, detail: "acknowledged: \(String(decoding: ack.prefix(120), as: UTF8.self))")

@@ -16,7 +16,7 @@ extension OrderService {
             o.field("state", state.state)
             o.field("sequence", state.sequence)
             o.array("allowed_transitions") { a in
-                for t in OrderState(rawValue: state.state).map(Lifecycle.requestable) ?? [] { a.element(t.to.rawValue) }
+                for t in requestable(from: state.state) { a.element(t.to.rawValue) }
             }
             o.array("timeline") { a in
                 for event in parsed {
@@ -43,7 +43,12 @@ extension OrderService {
     /// Current state and the transitions the lifecycle allows from it; nil if unknown.
     public func allowedTransitions(_ id: String) async -> (state: String, allowed: [Transition])? {
         guard let entry = await BlockingLane.run({ self.committer.state(of: id) }) else { return nil }
-        return (entry.state, OrderState(rawValue: entry.state).map(Lifecycle.requestable) ?? [])
+        return (entry.state, requestable(from: entry.state))
+    }
+
+    /// What a client may ask for from `state` in this hub (no `dispatched` without a connector).
+    func requestable(from state: String) -> [Transition] {
+        (OrderState(rawValue: state).map(Lifecycle.requestable) ?? []).filter { dispatchEnabled || $0.to != .dispatched }
     }
 
     /// Moves an order to `target` if the lifecycle allows it. Releasing an order (from a hold)
@@ -60,7 +65,7 @@ extension OrderService {
             return .invalid(FieldProblem(field: "to", message: "no connector in this hub subscribes to dispatch requests"))
         }
         guard let current = await BlockingLane.run({ self.committer.state(of: id) }) else { return .notFound }
-        let allowed = OrderState(rawValue: current.state).map(Lifecycle.requestable) ?? []
+        let allowed = requestable(from: current.state)
         guard allowed.contains(where: { $0.to == to }) else { return .refused(from: current.state, allowed: allowed.map(\.to.rawValue)) }
         var data = JSONWriter()
         data.object { o in
@@ -69,25 +74,21 @@ extension OrderService {
             o.field("reason", reason)
             o.field("actor", actor)
         }
-        var events: [BusEvent] = []
-        if to == .dispatched {
-            // "Dispatch (again)": the hub sends the order as received, with a fresh idempotency key.
+        // The status change (with the person's reason) is recorded first in every case.
+        var events = [BusEvent(id: "", source: "/orderhub/api", type: EventTypes.statusChanged, subject: id, data: data.bytes,
+                               producer: "api", timeUnixNanos: Clock.wallNanos(), sequence: 0, state: to.rawValue)]
+        // Released by a person, or "dispatch again": the hub sends the order as received,
+        // under a fresh downstream idempotency key, in the same commit.
+        if to == .dispatched || (to == .released && dispatchEnabled) {
             guard let request = await BlockingLane.run({ try? self.dispatchRequest(for: id) }) else {
-                return .unavailable("the order's received event could not be read")
+                return .unavailable("the order's events could not be read to build its dispatch request; nothing was changed")
             }
             events.append(request)
-        } else {
-            events.append(BusEvent(id: "", source: "/orderhub/api", type: EventTypes.statusChanged, subject: id, data: data.bytes,
-                                   producer: "api", timeUnixNanos: Clock.wallNanos(), sequence: 0, state: to.rawValue))
-            // Released by a person: the hub dispatches it, as intake would have.
-            if to == .released, dispatchEnabled, let request = await BlockingLane.run({ try? self.dispatchRequest(for: id) }) {
-                events.append(request)
-            }
         }
         switch await committer.commit(CommitRequest(subject: id, events: events, precondition: .existing)) {
         case .success(let result): return .done(state: result.state, sequence: result.lastSequence)
         case .failure(.transitionRefused(_, let from, _)):
-            return .refused(from: from, allowed: (OrderState(rawValue: from).map(Lifecycle.requestable) ?? []).map(\.to.rawValue))
+            return .refused(from: from, allowed: requestable(from: from).map(\.to.rawValue))
         case .failure(.orderNotFound): return .notFound
         case .failure(let error): return .unavailable("\(error)")
         }
