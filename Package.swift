@@ -6,6 +6,7 @@ import PackageDescription
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    .treatAllWarnings(as: .error),
 ]
 
 let package = Package(
@@ -33,7 +34,7 @@ let package = Package(
     ],
     targets: [
         // MARK: PluginAPI: the C ABI and the Swift kit on top of it.
-        .target(name: "CHubABI", path: "PluginAPI/CHubABI", exclude: ["abi-1.0.layout"]),
+        .target(name: "CHubABI", path: "PluginAPI/CHubABI", exclude: ["abi-1.0.layout", "abi-releases.txt"]),
         .target(name: "HubJSON", path: "PluginAPI/JSON", swiftSettings: swiftSettings),
         .target(
             name: "HubPluginKit", dependencies: ["CHubABI", "HubJSON"], path: "PluginAPI/Swift",

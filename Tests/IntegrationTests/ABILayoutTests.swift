@@ -1,5 +1,6 @@
 import CHubABI
 import Foundation
+import HubLoader
 import Testing
 
 /// The released ABI 1.0 layout cannot change: every field pinned in abi-1.0.layout must
@@ -39,5 +40,28 @@ import Testing
         #expect(MemoryLayout<hub_host_api>.offset(of: \hub_host_api.schedule) == 104)
         #expect(MemoryLayout<hub_order>.offset(of: \hub_order.json) == 232)
         #expect(HUB_ABI_MAJOR == 1 && HUB_ABI_MINOR == 0)
+    }
+
+    /// The header's declarations (comments and whitespace removed) are pinned per released
+    /// version in abi-releases.txt: changing them without a new minor fails here.
+    @Test func headerDeclarationsMatchTheReleasedVersion() throws {
+        let header = try String(contentsOfFile: Products.repository + "/PluginAPI/CHubABI/include/hub_abi.h", encoding: .utf8)
+        var text = header
+        for (pattern, options) in [(#"/\*.*?\*/"#, NSRegularExpression.Options.dotMatchesLineSeparators), (#"//[^\n]*"#, [])] {
+            let regex = try NSRegularExpression(pattern: pattern, options: options)
+            text = regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "")
+        }
+        let collapsed = try NSRegularExpression(pattern: #"\s+"#)
+            .stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: " ")
+            .trimmingCharacters(in: .whitespaces)
+        let digest = SHA256.hex(Array(collapsed.utf8))
+        let releases = try String(contentsOfFile: Products.repository + "/PluginAPI/CHubABI/abi-releases.txt", encoding: .utf8)
+            .split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ").map(String.init) }
+        let current = "\(HUB_ABI_MAJOR).\(HUB_ABI_MINOR)"
+        let pinned = releases.first { $0.first == current }?.last
+        #expect(pinned == digest, """
+            hub_abi.h's declarations changed (sha256 \(digest)) but abi-releases.txt pins \(pinned ?? "nothing") for ABI \(current). \
+            Released declarations never change; append new fields/functions, bump HUB_ABI_MINOR and add a line for the new version.
+            """)
     }
 }

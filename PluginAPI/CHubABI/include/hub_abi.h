@@ -17,7 +17,8 @@
  *   4. Append-only: released fields are never reordered, resized, removed or given a new
  *      meaning. New fields go at the end of a struct, marked "ABI 1.x and later".
  *      Changed semantics get a new name (_v2). Layout of released fields is pinned by
- *      hub_abi_layout.c (static asserts) and by PluginAPI/CHubABI/abi-1.0.layout (a test).
+ *      hub_abi_layout.c (static asserts), PluginAPI/CHubABI/abi-1.0.layout (offsets, a test)
+ *      and PluginAPI/CHubABI/abi-releases.txt (a hash of these declarations per release).
  *   5. No enum or bool fields: fixed-width integers plus #defines.
  *
  * OWNERSHIP
