@@ -15,6 +15,8 @@ struct DispatchInstruction {
     let risk: [UInt8]
     /// The order as received (canonical JSON).
     let order: [UInt8]
+    /// The predictor's probability, when known (kept in the log's slim record).
+    let riskScore: JSONValue?
 
     /// The event data kept in the log.
     var stored: [UInt8] {
@@ -23,7 +25,7 @@ struct DispatchInstruction {
             o.field("order_id", orderID)
             o.field("idempotency_key", idempotencyKey)
             o.field("discount_minor", discountMinor)
-            if let score = (try? JSONParser.parse(risk))?["score"] { o.field("risk_score", score) }
+            if let riskScore { o.field("risk_score", riskScore) }
             o.field("order_event", "\(orderID).1")
         }
         return writer.bytes
@@ -49,19 +51,21 @@ struct DispatchInstruction {
         var orderWriter = JSONWriter()
         orderWriter.value(order)
         var riskWriter = JSONWriter()
-        riskWriter.value(data(of: EventTypes.riskScored).last ?? .null)
+        let risk = data(of: EventTypes.riskScored).last
+        riskWriter.value(risk ?? .null)
         self.init(
             orderID: orderID, idempotencyKey: data(of: EventTypes.accepted).first?["idempotency_key"] ?? .null,
             discountMinor: data(of: EventTypes.rulesEvaluated).reduce(Int64(0)) { $0 + ($1["discount_minor"]?.intValue ?? 0) },
-            risk: riskWriter.bytes, order: orderWriter.bytes)
+            risk: riskWriter.bytes, order: orderWriter.bytes, riskScore: risk?["score"])
     }
 
-    init(orderID: String, idempotencyKey: JSONValue, discountMinor: Int64, risk: [UInt8], order: [UInt8]) {
+    init(orderID: String, idempotencyKey: JSONValue, discountMinor: Int64, risk: [UInt8], order: [UInt8], riskScore: JSONValue?) {
         self.orderID = orderID
         self.idempotencyKey = idempotencyKey
         self.discountMinor = discountMinor
         self.risk = risk
         self.order = order
+        self.riskScore = riskScore
     }
 
     /// The `dispatch.requested` event: slim data for the log, full payload for delivery.

@@ -16,6 +16,7 @@ struct IntakeSteps {
         var hold: (type: String, reason: String)?
         var discount: Int64 = 0
         var risk: [UInt8] = Array("null".utf8)
+        var riskScore: JSONValue?
         for plugin in service.pipeline {
             let started = Clock.monotonicNanos()
             let isRules = plugin.descriptor.kind == .rules
@@ -35,6 +36,7 @@ struct IntakeSteps {
                     }
                 } else {
                     risk = result
+                    riskScore = parsed["score"]
                 }
             } catch {
                 // Fail closed: a pipeline plugin that cannot decide holds the order for a person.
@@ -54,7 +56,7 @@ struct IntakeSteps {
             events.append(statusChange(to: .onHold, from: .accepted, reason: hold.reason, holdType: hold.type))
         } else {
             events.append(statusChange(to: .released, from: .accepted, reason: "no hold", holdType: nil))
-            if service.dispatchEnabled { events.append(dispatchRequest(discount: discount, risk: risk)) }
+            if service.dispatchEnabled { events.append(dispatchRequest(discount: discount, risk: risk, riskScore: riskScore)) }
         }
         return events
     }
@@ -85,9 +87,9 @@ struct IntakeSteps {
         return event(EventTypes.statusChanged, producer: "host", state: to.rawValue, data: data.bytes)
     }
 
-    func dispatchRequest(discount: Int64, risk: [UInt8]) -> BusEvent {
+    func dispatchRequest(discount: Int64, risk: [UInt8], riskScore: JSONValue?) -> BusEvent {
         let instruction = DispatchInstruction(orderID: order.id, idempotencyKey: .string(key), discountMinor: discount,
-                                              risk: risk, order: order.json)
+                                              risk: risk, order: order.json, riskScore: riskScore)
         // Stable id = the WMS's idempotency key, the same on every retry and after a restart.
         return instruction.event(id: "\(order.id).dispatch", producer: "host")
     }
