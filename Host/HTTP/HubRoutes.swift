@@ -15,7 +15,7 @@ public enum HubRoutes {
         router.post("/v1/orders") { request, _ in await submit(hub, request) }
         router.get("/v1/orders/:id") { _, context in await busRead { () async throws(PluginCallError) in try await order(hub, context) } }
         router.get("/v1/orders/:id/events") { _, context in await busRead { () async throws(PluginCallError) in try await events(hub, context) } }
-        router.get("/v1/orders/:id/transitions") { _, context in await transitions(hub, context) }
+        router.get("/v1/orders/:id/transitions") { _, context in await busRead { () async throws(PluginCallError) in try await transitions(hub, context) } }
         router.post("/v1/orders/:id/transitions") { request, context in await transition(hub, request, context) }
         router.get("/v1/plugins") { _, _ in plugins(hub) }
         router.get("/v1/lifecycle") { _, _ in lifecycle() }
@@ -97,9 +97,9 @@ public enum HubRoutes {
         return APIResponse.json(.ok, events).with(contentType: "application/cloudevents-batch+json")
     }
 
-    static func transitions(_ hub: Hub, _ context: BasicRequestContext) async -> Response {
+    static func transitions(_ hub: Hub, _ context: BasicRequestContext) async throws(PluginCallError) -> Response {
         let id = orderID(context)
-        guard let (state, allowed) = await hub.orders.allowedTransitions(id) else { return notFound(id) }
+        guard let (state, allowed) = try await hub.orders.allowedTransitions(id) else { return notFound(id) }
         var writer = JSONWriter()
         writer.object { o in
             o.field("id", id)

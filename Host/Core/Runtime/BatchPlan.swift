@@ -25,7 +25,12 @@ struct BatchPlan {
         case .none: break
         // Ids of new orders are fresh (OrderID), so only this group can know them yet.
         case .newOrder: current = pendingStates[subject]
-        case .existing, .existingLenient: current = pendingStates[subject] ?? states.entry(subject)
+        case .existing, .existingLenient:
+            do throws(PluginCallError) {
+                if let pending = pendingStates[subject] { current = pending } else { current = try states.entry(subject) }
+            } catch {
+                return .failure(.bus(error))
+            }
         }
         switch request.precondition {
         case .newOrder: if current != nil || newOrders.contains(subject) { return .failure(.orderExists(subject)) }

@@ -8,7 +8,7 @@ extension OrderService {
     }
 
     func orderDocumentNow(_ id: String) throws(PluginCallError) -> [UInt8]? {
-        guard let events = try plugins.bus.timeline(id), let state = committer.state(of: id) else { return nil }
+        guard let events = try plugins.bus.timeline(id), let state = try committer.state(of: id) else { return nil }
         let parsed = (try? JSONParser.parse(events).arrayValue) ?? []
         var writer = JSONWriter(capacity: events.count + 512)
         writer.object { o in
@@ -41,8 +41,9 @@ extension OrderService {
     }
 
     /// Current state and the transitions the lifecycle allows from it; nil if unknown.
-    public func allowedTransitions(_ id: String) async -> (state: String, allowed: [Transition])? {
-        guard let entry = await BlockingLane.run({ self.committer.state(of: id) }) else { return nil }
+    public func allowedTransitions(_ id: String) async throws(PluginCallError) -> (state: String, allowed: [Transition])? {
+        let lookup = await BlockingLane.run { Result { () throws(PluginCallError) in try self.committer.state(of: id) } }
+        guard let entry = try lookup.get() else { return nil }
         return (entry.state, requestable(from: entry.state))
     }
 
@@ -64,7 +65,13 @@ extension OrderService {
         if to == .dispatched && !dispatchEnabled {
             return .invalid(FieldProblem(field: "to", message: "no connector in this hub subscribes to dispatch requests"))
         }
-        guard let current = await BlockingLane.run({ self.committer.state(of: id) }) else { return .notFound }
+        let lookup = await BlockingLane.run { Result { () throws(PluginCallError) in try self.committer.state(of: id) } }
+        let current: OrderStateCache.Entry
+        switch lookup {
+        case .success(let entry?): current = entry
+        case .success(nil): return .notFound
+        case .failure(let error): return .unavailable("the state bus could not answer: \(error.message)")
+        }
         let allowed = requestable(from: current.state)
         guard allowed.contains(where: { $0.to == to }) else { return .refused(from: current.state, allowed: allowed.map(\.to.rawValue)) }
         var data = JSONWriter()

@@ -15,10 +15,11 @@ public final class OrderStateCache: Sendable {
 
     init(bus: PluginInstance) { self.bus = bus }
 
-    /// The order's entry, from memory or the bus; nil if the order does not exist.
-    public func entry(_ order: String) -> Entry? {
+    /// The order's entry, from memory or the bus; nil if the order does not exist. A bus that
+    /// cannot answer throws (it is not the same as "no such order").
+    public func entry(_ order: String) throws(PluginCallError) -> Entry? {
         if let cached = entries.withLock({ $0[order] }) { return cached }
-        guard let stored = try? bus.orderState(order) else { return nil }
+        guard let stored = try bus.orderState(order) else { return nil }
         let entry = Entry(state: stored.state, sequence: stored.sequence)
         set(order, entry)
         return entry
