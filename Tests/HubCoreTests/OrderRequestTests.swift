@@ -2,6 +2,7 @@ import HubCore
 import HubJSON
 import HubLoader
 import HubJSON
+import Foundation
 import Testing
 
 @Suite struct OrderRequestTests {
@@ -36,6 +37,17 @@ import Testing
                 "external_ref", "currency", "customer.id", "items[0].quantity", "items[0].unit_price", "items[1].sku",
                 "items[1].quantity", "items[1].unit_price", "ship_to.country", "created_at", "colour",
             ]))
+        }
+    }
+
+    @Test func nestedObjectsRefuseUnknownKeys() {
+        let body = Self.valid.replacingOccurrences(of: #""tier":"gold"}"#, with: #""tier":"gold","shoe_size":42}"#)
+            .replacingOccurrences(of: #""region":"SP"}"#, with: #""region":"SP","line1":"Rua A, 1","planet":"Earth"}"#)
+        do {
+            _ = try OrderRequest.parse(Array(body.utf8), id: "x")
+            Issue.record("accepted unknown nested keys")
+        } catch {
+            #expect(Set(error.problems.map(\.field)) == ["customer.shoe_size", "ship_to.planet"])
         }
     }
 

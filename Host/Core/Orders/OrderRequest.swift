@@ -23,6 +23,10 @@ public struct OrderValidationError: Error, Sendable {
 public enum OrderRequest {
     static let topKeys = ["external_ref", "channel", "currency", "customer", "items", "ship_to", "payment", "shipping", "created_at", "client_ip", "metadata"]
     static let itemKeys = ["sku", "quantity", "unit_price", "category", "presale", "no_discount", "name"]
+    static let customerKeys = ["id", "tier", "email", "name", "phone"]
+    static let shipToKeys = ["name", "line1", "line2", "city", "region", "postal_code", "country", "phone"]
+    static let paymentKeys = ["method", "amount", "reference"]
+    static let shippingKeys = ["fee", "promised_days", "service"]
     public static let maxItems = 500
 
     /// Validates `body` and returns the order's fields with the canonical JSON (id included).
@@ -51,7 +55,12 @@ public enum OrderRequest {
         readCustomer(json, into: &order, &v)
         readItems(json, into: &order, &v)
         readShipping(json, into: &order, &v)
-        order.paymentMethod = v.object(json, "payment").flatMap { v.string($0, "method", path: "payment.method", max: 64) } ?? ""
+        if let payment = v.object(json, "payment") {
+            v.onlyKeys(payment, paymentKeys, in: "payment")
+            order.paymentMethod = v.string(payment, "method", path: "payment.method", max: 64) ?? ""
+            if let amount = payment["amount"], amount != .null { _ = v.money(amount, path: "payment.amount") }
+            _ = v.optionalString(payment, "reference", path: "payment.reference", max: 128)
+        }
         if let created = v.string(json, "created_at", max: 64) {
             if let nanos = Timestamp.parseRFC3339(created) { order.createdUnixMillis = nanos / 1_000_000 } else {
                 v.problem("created_at", "expected an RFC 3339 time such as \"2026-11-25T20:15:00Z\"")
@@ -81,8 +90,10 @@ public enum OrderRequest {
 
     private static func readCustomer(_ json: JSONValue, into order: inout OrderFields, _ v: inout Validator) {
         guard let customer = v.object(json, "customer") else { return }
+        v.onlyKeys(customer, customerKeys, in: "customer")
         order.customerID = v.string(customer, "id", path: "customer.id", max: 128) ?? ""
         order.customerTier = v.optionalString(customer, "tier", path: "customer.tier", max: 32) ?? ""
+        for key in ["email", "name", "phone"] { _ = v.optionalString(customer, key, path: "customer.\(key)", max: 256) }
     }
 
     private static func readItems(_ json: JSONValue, into order: inout OrderFields, _ v: inout Validator) {
@@ -114,6 +125,8 @@ public enum OrderRequest {
 
     private static func readShipping(_ json: JSONValue, into order: inout OrderFields, _ v: inout Validator) {
         if let shipTo = v.object(json, "ship_to") {
+            v.onlyKeys(shipTo, shipToKeys, in: "ship_to")
+            for key in ["name", "line1", "line2", "city", "phone"] { _ = v.optionalString(shipTo, key, path: "ship_to.\(key)", max: 256) }
             order.shipCountry = v.string(shipTo, "country", path: "ship_to.country", max: 2) ?? ""
             if !order.shipCountry.isEmpty && !(order.shipCountry.utf8.count == 2 && order.shipCountry.utf8.allSatisfy { (65...90).contains($0) }) {
                 v.problem("ship_to.country", "expected an ISO 3166-1 alpha-2 code such as \"BR\"")
@@ -122,7 +135,9 @@ public enum OrderRequest {
             order.shipPostal = v.optionalString(shipTo, "postal_code", path: "ship_to.postal_code", max: 32) ?? ""
         }
         guard let shipping = json["shipping"] else { return }
-        guard shipping.objectValue != nil else { return v.problem("shipping", "expected an object with fee and promised_days") }
+        guard shipping.objectValue != nil else { return v.problem("shipping", "expected an object (fee, promised_days, service; all optional)") }
+        v.onlyKeys(shipping, shippingKeys, in: "shipping")
+        _ = v.optionalString(shipping, "service", path: "shipping.service", max: 64)
         if let fee = shipping["fee"] { order.shippingMinor = v.money(fee, path: "shipping.fee") ?? 0 }
         if shipping["promised_days"] != nil {
             order.promisedDays = v.integer(shipping, "promised_days", path: "shipping.promised_days", range: 0...365) ?? -1
@@ -135,6 +150,13 @@ struct Validator {
     private(set) var problems: [FieldProblem] = []
 
     mutating func problem(_ field: String, _ message: String) { problems.append(FieldProblem(field: field, message: message)) }
+
+    /// Refuses keys outside `allowed`, each named by its path.
+    mutating func onlyKeys(_ json: JSONValue, _ allowed: [String], in path: String) {
+        for member in json.objectValue ?? [] where !allowed.contains(member.key) {
+            problem("\(path).\(member.key)", "unknown field (allowed: \(allowed.joined(separator: ", ")))")
+        }
+    }
 
     mutating func object(_ json: JSONValue, _ key: String) -> JSONValue? {
         guard let value = json[key] else { problem(key, "required"); return nil }
