@@ -107,4 +107,34 @@ import Testing
         #expect(unconfigured.status == 3)
         #expect(unconfigured.stdout.contains("FAIL create: create of 'orderhub.rules.basic' for slot 'check' failed (INVALID): config.files: required"))
     }
+
+    @Test func pinKeepsCommentsAndLayout() throws {
+        let directory = Products.tempDirectory("pin")
+        let manifest = directory + "/hub.yaml"
+        let text = """
+            # my hub
+            version: 1
+            plugins:
+              bus:
+                kind: state_bus   # the log
+                library: \(try Products.library("StateBusSQLite"))
+                sha256: \(String(repeating: "a", count: 64))  # pinned by ops
+                config: {path: hub.db}
+              rules:
+                kind: rules
+                library: \(try Products.library("HelloSwiftPlugin"))
+            pipeline: [rules]
+            """
+        try text.write(toFile: manifest, atomically: true, encoding: .utf8)
+        let result = try ChildProcess.run(["manifest", "pin", manifest])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("2 pin(s) written"))
+        let pinned = try String(contentsOfFile: manifest, encoding: .utf8)
+        let lines = pinned.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines[0] == "# my hub")
+        #expect(lines[4] == "    kind: state_bus   # the log")
+        #expect(lines[6].hasSuffix("  # pinned by ops") && !lines[6].contains(String(repeating: "a", count: 64)))
+        #expect(lines.filter { $0.contains("sha256:") }.count == 2, "a missing pin is inserted")
+        #expect(try ChildProcess.run(["check", manifest]).status == 0)
+    }
 }

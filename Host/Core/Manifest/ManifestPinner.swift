@@ -7,6 +7,7 @@ import Glibc
 /// `orderhub manifest pin`: writes each plugin's current sha256 into the manifest, in place,
 /// keeping comments and layout. A rebuilt plugin gets a new checksum with every build; this
 /// is how an admin accepts it, deliberately, instead of the loader skipping the check.
+/// Only the values change: comments (also on the sha256 lines) and layout stay.
 public enum ManifestPinner {
     public struct Change: Sendable {
         public let slot: String
@@ -33,7 +34,13 @@ public enum ManifestPinner {
             guard let position = spec.sha256Position else { continue }
             let digest = try PluginLibrary(path: spec.library, expectedSHA256: nil).sha256
             let index = position.line - 1
-            lines[index] = String(lines[index].prefix(position.column - 1)) + digest
+            // Replace just the value: keep what follows it (a trailing comment, say).
+            let line = lines[index]
+            let before = String(line.prefix(position.column - 1))
+            let from = line.dropFirst(position.column - 1)
+            let old = spec.sha256 ?? ""
+            let after = !old.isEmpty && from.hasPrefix(old) ? String(from.dropFirst(old.count)) : ""
+            lines[index] = before + digest + after
             if spec.sha256 != digest {
                 changes.append(Change(slot: spec.slot, old: spec.sha256 == placeholder ? nil : spec.sha256, new: digest))
             }
