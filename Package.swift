@@ -51,6 +51,8 @@ let package = Package(
         .target(
             name: "PredictorLogistic", dependencies: ["HubPluginKit"], path: "Plugins/PredictorLogistic",
             swiftSettings: swiftSettings),
+        // Model scoring shared by predictor plugins (linked statically into each; pure Swift).
+        .target(name: "HubModelRuntime", path: "Plugins/ModelRuntime", swiftSettings: swiftSettings),
         .target(
             name: "HelloSwiftPlugin", dependencies: ["HubPluginKit"], path: "Plugins/HelloSwift",
             swiftSettings: swiftSettings),
@@ -100,6 +102,9 @@ let package = Package(
         .testTarget(
             name: "HubCoreTests", dependencies: ["HubCore", "HubJSON", "HubLoader"], path: "Tests/HubCoreTests",
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ModelRuntimeTests", dependencies: ["HubModelRuntime"], path: "Tests/ModelRuntimeTests",
+            exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

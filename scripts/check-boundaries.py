@@ -13,7 +13,11 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 describe = json.loads(subprocess.check_output(["swift", "package", "describe", "--type", "json"], cwd=ROOT))
 targets = {t["name"]: t for t in describe["targets"]}
-plugin_targets = {n for n, t in targets.items() if t["path"].startswith(("Plugins/", "adapters/")) and t.get("type") != "system-target"}
+# A plugin is what a dynamic library product is built from; other targets under Plugins/ are
+# libraries plugins may share (HubModelRuntime) or C modules (CSQLite).
+dynamic = {t for p in describe["products"] if p.get("type", {}).get("library") == ["dynamic"] for t in p["targets"]}
+plugin_targets = {n for n in dynamic if targets[n]["path"].startswith(("Plugins/", "adapters/"))}
+shared_plugin_libraries = {n for n, t in targets.items() if t["path"].startswith("Plugins/") and n not in dynamic}
 host_targets = {n for n, t in targets.items() if t["path"].startswith("Host/")}
 
 # What each group may depend on (declared) and import (in source).
@@ -50,7 +54,7 @@ for name in plugin_targets:
 
 for name in host_targets:
     for dep in targets[name].get("target_dependencies", []):
-        if dep in plugin_targets or dep == "HubPluginKit":
+        if dep in plugin_targets or dep in shared_plugin_libraries or dep == "HubPluginKit":
             problems.append(f"{name} (host) depends on {dep}: the host reaches plugins only through dlopen")
     if name != "HubLoader":
         for module, where in imports(name):

@@ -1,0 +1,47 @@
+import Foundation
+import HubModelRuntime
+import Testing
+
+/// The Swift LightGBM scorer against LightGBM itself: Fixtures/ were written by
+/// scripts/make_lightgbm_vectors.py with lightgbm 4.7.0 (model text + its own predictions),
+/// including rows with missing values, unseen and negative categories, and extreme values.
+@Suite struct LightGBMModelTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    @Test func scoresExactlyAsLightGBMDoes() throws {
+        let model = try LightGBMModel(text: String(contentsOf: Self.fixtures.appendingPathComponent("lightgbm_late.txt"), encoding: .utf8))
+        #expect(model.objective == .binary(sigmoid: 1))
+        #expect(model.featureNames.count == 10)
+        let rows = try String(contentsOf: Self.fixtures.appendingPathComponent("lightgbm_late_vectors.csv"), encoding: .utf8)
+            .split(whereSeparator: \.isNewline).dropFirst()
+        #expect(rows.count == 315)
+        var worstRaw = 0.0
+        var worstProbability = 0.0
+        for row in rows {
+            let values = row.split(separator: ",").map { Double($0) ?? .nan }
+            let features = Array(values.prefix(10))
+            worstRaw = max(worstRaw, abs(model.rawScore(features) - values[10]))
+            worstProbability = max(worstProbability, abs(model.predict(features) - values[11]))
+        }
+        #expect(worstRaw <= 1e-6, "largest raw-score difference \(worstRaw)")
+        #expect(worstProbability <= 1e-6, "largest probability difference \(worstProbability)")
+    }
+
+    @Test func refusesWhatItCannotScoreWithTheLine() {
+        for (text, message) in [
+            ("not a model", "line 1: not a LightGBM text model"),
+            ("tree\nversion=v4\n\nTree=0\nnum_leaves=2\n", "feature_names is missing"),
+            ("tree\nfeature_names=a b\n\nTree=0\nnum_leaves=2\nleaf_value=1 2\nsplit_feature=5\nthreshold=1\ndecision_type=2\nleft_child=-1\nright_child=-2\n",
+             "line 4: split_feature names a feature outside 0..<2"),
+            ("tree\nfeature_names=a\n\nTree=0\nnum_leaves=2\nleaf_value=1 x\n", "line 4: leaf_value: 'x' is not a number"),
+            ("tree\nfeature_names=a\nnum_tree_per_iteration=3\n", "multiclass models are not supported yet"),
+        ] {
+            do {
+                _ = try LightGBMModel(text: text)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.description.contains(message), "\(error.description)")
+            }
+        }
+    }
+}
