@@ -52,7 +52,7 @@ let package = Package(
             name: "PredictorLogistic", dependencies: ["HubPluginKit"], path: "Plugins/PredictorLogistic",
             swiftSettings: swiftSettings),
         // Model scoring shared by predictor plugins (linked statically into each; pure Swift).
-        .target(name: "HubModelRuntime", path: "Plugins/ModelRuntime", swiftSettings: swiftSettings),
+        .target(name: "HubModelRuntime", dependencies: ["HubJSON"], path: "Plugins/ModelRuntime", swiftSettings: swiftSettings),
         .target(
             name: "HelloSwiftPlugin", dependencies: ["HubPluginKit"], path: "Plugins/HelloSwift",
             swiftSettings: swiftSettings),

@@ -45,3 +45,42 @@ import Testing
         }
     }
 }
+
+/// The Swift XGBoost scorer against XGBoost itself (Fixtures/ from scripts/make_xgboost_vectors.py,
+/// xgboost 3.2.0: native categorical splits, missing values, edge cases).
+@Suite struct XGBoostModelTests {
+    @Test func scoresExactlyAsXGBoostDoes() throws {
+        let fixtures = LightGBMModelTests.fixtures
+        let model = try XGBoostModel(json: String(contentsOf: fixtures.appendingPathComponent("xgboost_late.json"), encoding: .utf8))
+        #expect(model.objective == "binary:logistic")
+        #expect(model.featureNames.count == 10)
+        let rows = try String(contentsOf: fixtures.appendingPathComponent("xgboost_late_vectors.csv"), encoding: .utf8)
+            .split(whereSeparator: \.isNewline).dropFirst()
+        #expect(rows.count == 315)
+        var worstMargin = 0.0
+        var worstProbability = 0.0
+        for row in rows {
+            let values = row.split(separator: ",").map { Double($0) ?? .nan }
+            let features = Array(values.prefix(10))
+            worstMargin = max(worstMargin, abs(model.margin(features) - values[10]))
+            worstProbability = max(worstProbability, abs(model.predict(features) - values[11]))
+        }
+        #expect(worstMargin <= 1e-6, "largest margin difference \(worstMargin)")
+        #expect(worstProbability <= 1e-6, "largest probability difference \(worstProbability)")
+    }
+
+    @Test func refusesWhatItCannotScore() {
+        for (text, message) in [
+            ("{", "not valid JSON"), ("{}", "not an XGBoost JSON model"),
+            (#"{"learner":{"objective":{"name":"multi:softprob"}}}"#, "objective 'multi:softprob' is not supported"),
+            (#"{"learner":{"objective":{"name":"binary:logistic"},"gradient_booster":{"model":{"trees":[]}}}}"#, "trees is missing"),
+        ] {
+            do {
+                _ = try XGBoostModel(json: text)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.description.contains(message), "\(error.description)")
+            }
+        }
+    }
+}
