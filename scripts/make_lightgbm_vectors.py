@@ -68,6 +68,13 @@ def main():
         writer.writerow(names + ["raw_score", "probability"])
         for values, r, p in zip(checks, raw, prob):
             writer.writerow([repr(float(v)) for v in values] + [repr(float(r)), repr(float(p))])
+    # Per-feature contributions (TreeSHAP), last column the expected value: explanations.
+    contrib = booster.predict(checks, pred_contrib=True)
+    with open(OUT / "lightgbm_late_contrib.csv", "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(names + ["expected_value"])
+        for row in contrib:
+            writer.writerow([repr(float(v)) for v in row])
     print(f"wrote {OUT}/lightgbm_late.txt and {len(checks)} vectors (lightgbm {lgb.__version__})")
 
 

@@ -8,6 +8,9 @@ struct Tree: Sendable {
     let leafValue: [Double]
     let catBoundaries: [Int]
     let catThreshold: [UInt32]
+    /// Training rows that reached each leaf / internal node: the "cover" TreeSHAP weighs by.
+    let leafCount: [Double]
+    let internalCount: [Double]
 
     private static let categoricalMask: UInt8 = 1
     private static let defaultLeftMask: UInt8 = 2
@@ -35,6 +38,8 @@ struct Tree: Sendable {
         rightChild = try list("right_child") { Int($0) }
         catBoundaries = try list("cat_boundaries") { Int($0) }
         catThreshold = try list("cat_threshold") { UInt32($0) }
+        leafCount = try list("leaf_count") { Double($0) }
+        internalCount = try list("internal_count") { Double($0) }
         let internalNodes = leaves - 1
         guard leafValue.count == leaves,
             [splitFeature.count, threshold.count, decisionType.count, leftChild.count, rightChild.count].allSatisfy({ $0 == internalNodes })
@@ -51,12 +56,15 @@ struct Tree: Sendable {
     func predict(_ features: [Double]) -> Double {
         guard leafValue.count > 1 else { return leafValue[0] }
         var node = 0
-        while node >= 0 {
-            let feature = splitFeature[node]
-            let value = feature < features.count ? features[feature] : .nan
-            node = decisionType[node] & Self.categoricalMask != 0 ? categorical(value, node) : numerical(value, node)
-        }
+        while node >= 0 { node = next(features, node) }
         return leafValue[~node]
+    }
+
+    /// The child the row goes to at an internal node.
+    func next(_ features: [Double], _ node: Int) -> Int {
+        let feature = splitFeature[node]
+        let value = feature < features.count ? features[feature] : .nan
+        return decisionType[node] & Self.categoricalMask != 0 ? categorical(value, node) : numerical(value, node)
     }
 
     /// LightGBM's NumericalDecision.

@@ -84,3 +84,26 @@ import Testing
         }
     }
 }
+
+/// Explanations: TreeSHAP contributions equal LightGBM's `pred_contrib` and sum to the raw score.
+@Suite struct TreeSHAPTests {
+    @Test func contributionsMatchLightGBM() throws {
+        let fixtures = LightGBMModelTests.fixtures
+        let model = try LightGBMModel(text: String(contentsOf: fixtures.appendingPathComponent("lightgbm_late.txt"), encoding: .utf8))
+        let rows = try String(contentsOf: fixtures.appendingPathComponent("lightgbm_late_vectors.csv"), encoding: .utf8)
+            .split(whereSeparator: \.isNewline).dropFirst().map { $0.split(separator: ",").map { Double($0) ?? .nan } }
+        let expected = try String(contentsOf: fixtures.appendingPathComponent("lightgbm_late_contrib.csv"), encoding: .utf8)
+            .split(whereSeparator: \.isNewline).dropFirst().map { $0.split(separator: ",").map { Double($0) ?? .nan } }
+        #expect(rows.count == expected.count)
+        var worst = 0.0
+        var worstSum = 0.0
+        for (row, reference) in zip(rows, expected) {
+            let features = Array(row.prefix(10))
+            let phi = try #require(model.contributions(features))
+            worst = max(worst, zip(phi, reference).map { abs($0 - $1) }.max() ?? 0)
+            worstSum = max(worstSum, abs(phi.reduce(0, +) - model.rawScore(features)))
+        }
+        #expect(worst <= 1e-6, "largest contribution difference \(worst)")
+        #expect(worstSum <= 1e-9, "contributions must add up to the raw score (off by \(worstSum))")
+    }
+}
