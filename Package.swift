@@ -39,6 +39,9 @@ let package = Package(
         .target(
             name: "HubPluginKit", dependencies: ["CHubABI", "HubJSON"], path: "PluginAPI/Swift",
             swiftSettings: swiftSettings),
+        // LightGBM/XGBoost scoring and TreeSHAP in pure Swift: linked into predictor plugins and
+        // the CLI (`orderhub bench-model`), like HubJSON.
+        .target(name: "HubModelRuntime", dependencies: ["HubJSON"], path: "PluginAPI/ModelRuntime", swiftSettings: swiftSettings),
 
         // MARK: Plugins (Swift) and adapters (C). Loaded only through dlopen.
         .systemLibrary(name: "CSQLite", path: "Plugins/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
@@ -51,8 +54,6 @@ let package = Package(
         .target(
             name: "PredictorLogistic", dependencies: ["HubPluginKit"], path: "Plugins/PredictorLogistic",
             swiftSettings: swiftSettings),
-        // Model scoring shared by predictor plugins (linked statically into each; pure Swift).
-        .target(name: "HubModelRuntime", dependencies: ["HubJSON"], path: "Plugins/ModelRuntime", swiftSettings: swiftSettings),
         .target(
             name: "HelloSwiftPlugin", dependencies: ["HubPluginKit"], path: "Plugins/HelloSwift",
             swiftSettings: swiftSettings),
@@ -89,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "OrderHubCLI",
             dependencies: [
-                "HubCore", "HubHTTP", "HubDevTools", "HubLoader",
+                "HubCore", "HubHTTP", "HubDevTools", "HubLoader", "HubModelRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

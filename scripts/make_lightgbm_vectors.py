@@ -7,6 +7,7 @@ save_model (text format), and writes rows with LightGBM's own raw scores and pro
 Tests/ModelRuntimeTests compares the Swift scorer with these to 1e-6.
 
     python3 scripts/make_lightgbm_vectors.py   # writes Tests/ModelRuntimeTests/Fixtures/
+    python3 scripts/make_lightgbm_vectors.py --trees 100 --out /tmp/lgb100   # orderhub bench-model input
 """
 import csv
 import math
@@ -25,6 +26,12 @@ CATEGORICAL = ["customer_state", "payment_type"]
 
 
 def main():
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trees", type=int, default=40)
+    parser.add_argument("--out", type=pathlib.Path, default=OUT)
+    args = parser.parse_args()
+    out = args.out
     rows = list(csv.DictReader(open(CSV)))
     rows = [r for r in rows if r["label_late_delivery"] not in ("", "nan")]
     codes = {c: {} for c in CATEGORICAL}
@@ -47,9 +54,9 @@ def main():
     data = lgb.Dataset(X, y, feature_name=names, categorical_feature=CATEGORICAL, free_raw_data=False)
     params = {"objective": "binary", "num_leaves": 15, "learning_rate": 0.1, "min_data_in_leaf": 20,
               "min_data_per_group": 20, "cat_smooth": 5, "verbose": -1, "seed": 7, "deterministic": True}
-    booster = lgb.train(params, data, num_boost_round=40)
-    OUT.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(OUT / "lightgbm_late.txt"))
+    booster = lgb.train(params, data, num_boost_round=args.trees)
+    out.mkdir(parents=True, exist_ok=True)
+    booster.save_model(str(out / "lightgbm_late.txt"))
 
     # Rows to check: real ones (some with NaN), plus edge cases the runtime must handle.
     sample = X[::25].copy()
@@ -63,19 +70,19 @@ def main():
     checks = np.vstack([sample, edge])
     raw = booster.predict(checks, raw_score=True)
     prob = booster.predict(checks)
-    with open(OUT / "lightgbm_late_vectors.csv", "w", newline="") as f:
+    with open(out / "lightgbm_late_vectors.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(names + ["raw_score", "probability"])
         for values, r, p in zip(checks, raw, prob):
             writer.writerow([repr(float(v)) for v in values] + [repr(float(r)), repr(float(p))])
     # Per-feature contributions (TreeSHAP), last column the expected value: explanations.
     contrib = booster.predict(checks, pred_contrib=True)
-    with open(OUT / "lightgbm_late_contrib.csv", "w", newline="") as f:
+    with open(out / "lightgbm_late_contrib.csv", "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(names + ["expected_value"])
         for row in contrib:
             writer.writerow([repr(float(v)) for v in row])
-    print(f"wrote {OUT}/lightgbm_late.txt and {len(checks)} vectors (lightgbm {lgb.__version__})")
+    print(f"wrote {out}/lightgbm_late.txt and {len(checks)} vectors (lightgbm {lgb.__version__})")
 
 
 if __name__ == "__main__":

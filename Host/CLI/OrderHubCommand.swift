@@ -6,7 +6,10 @@ struct OrderHubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orderhub",
         abstract: "A composable order orchestration hub: capability plugins over one C ABI.",
-        subcommands: [RunCommand.self, CheckCommand.self, PluginCommand.self, ManifestCommand.self, BenchCommand.self, DevCommand.self])
+        subcommands: [
+            RunCommand.self, CheckCommand.self, PluginCommand.self, ManifestCommand.self, BenchCommand.self, BenchModelCommand.self,
+            DevCommand.self,
+        ])
 }
 
 /// Exit codes the commands use, so scripts can tell failures apart.

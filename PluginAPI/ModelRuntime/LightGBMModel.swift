@@ -54,6 +54,8 @@ public struct LightGBMModel: Sendable {
         self.trees = trees
     }
 
+    public var treeCount: Int { trees.count }
+
     /// The sum of the trees' outputs, before the link function (LightGBM's raw score).
     public func rawScore(_ features: [Double]) -> Double {
         trees.reduce(0) { $0 + $1.predict(features) }
