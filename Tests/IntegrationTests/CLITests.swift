@@ -137,4 +137,27 @@ import Testing
         #expect(lines.filter { $0.contains("sha256:") }.count == 2, "a missing pin is inserted")
         #expect(try ChildProcess.run(["check", manifest]).status == 0)
     }
+
+    @Test func predictScoresACSVWithTheShippedModel() throws {
+        let directory = Products.tempDirectory("predict")
+        let rows = directory + "/rows.csv"
+        let source = try String(contentsOfFile: Products.repository + "/../shared/data/orders-train.csv", encoding: .utf8)
+        try source.split(separator: "\n").prefix(21).joined(separator: "\n").write(toFile: rows, atomically: true, encoding: .utf8)
+        let model = Products.repository + "/manifests/models/late_delivery_lgbm"
+        let result = try ChildProcess.run(["predict", "--model", model, "--csv", rows])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.first == "order_id,score")
+        #expect(lines.count == 21)
+        #expect(lines.dropFirst().allSatisfy { line in
+            let parts = line.split(separator: ",")
+            return parts.count == 2 && parts[0].count == 32 && (Double(parts[1]).map { (0...1).contains($0) } ?? false)
+        })
+        let features = try ChildProcess.run(["features", "--spec", model + "/features.json", "--csv", rows])
+        #expect(features.status == 0)
+        #expect(features.stdout.split(separator: "\n").count == 21)
+        let missing = try ChildProcess.run(["predict", "--model", directory, "--csv", rows])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("features.json"))
+    }
 }
