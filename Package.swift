@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "StateBusSQLite", type: .dynamic, targets: ["StateBusSQLite"]),
         .library(name: "RulesBasic", type: .dynamic, targets: ["RulesBasic"]),
         .library(name: "PredictorLogistic", type: .dynamic, targets: ["PredictorLogistic"]),
+        .library(name: "PredictorTrees", type: .dynamic, targets: ["PredictorTrees"]),
         .library(name: "HelloSwiftPlugin", type: .dynamic, targets: ["HelloSwiftPlugin"]),
         .library(name: "WMSHTTPAdapter", type: .dynamic, targets: ["WMSHTTPAdapter"]),
     ],
@@ -53,6 +54,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "PredictorLogistic", dependencies: ["HubPluginKit"], path: "Plugins/PredictorLogistic",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "PredictorTrees", dependencies: ["HubPluginKit", "HubModelRuntime"], path: "Plugins/PredictorTrees",
             swiftSettings: swiftSettings),
         .target(
             name: "HelloSwiftPlugin", dependencies: ["HubPluginKit"], path: "Plugins/HelloSwift",

@@ -64,4 +64,27 @@ import Testing
         #expect(((failure?["data"] as? [String: Any])?["error"] as? String)?.contains("answer is not a JSON object") == true)
         #expect(h.wms.accepted.isEmpty)
     }
+
+    @Test func treeModelScoresOrdersWithExplanationsAndAQuadrant() async throws {
+        let extra = """
+              trees:
+                kind: predictor
+                library: \(try Products.library("PredictorTrees"))
+                config:
+                  model_dir: \(Products.repository)/manifests/models/late_delivery_lgbm
+                  quadrant: {impact_value: 100, probability: 0.01}
+            """
+        let h = try await HubHarness.start(extra: extra, pipeline: "[rules, predictor, trees]")
+        defer { Task { await h.stop() } }
+        let id = try #require(try await HTTP.postOrder(h.baseURL, key: "trees", SampleOrders.order(price: "200.00")).object["id"] as? String)
+        let timeline = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)").object["timeline"] as? [[String: Any]] ?? []
+        let scored = try #require(timeline.first { $0["producer"] as? String == "trees" }?["data"] as? [String: Any])
+        #expect(scored["model"] as? String == "late_delivery")
+        #expect(scored["version"] as? String == "2017-lgbm-1")
+        let score = try #require(scored["score"] as? Double)
+        #expect((0...1).contains(score))
+        #expect((scored["contributions"] as? [String: Any])?.count == 3, "top three TreeSHAP contributions")
+        #expect(scored["high_impact"] as? Bool == true, "400.00 is above the configured 100.00")
+        #expect(scored["quadrant"] as? String == (score >= 0.01 ? "critical" : "watch"))
+    }
 }

@@ -1,0 +1,94 @@
+import HubJSON
+import HubModelRuntime
+import HubPluginKit
+
+/// Scores orders with a LightGBM or XGBoost model directory (model.txt or model.json, plus
+/// features.json and metrics.json) as `scripts/train_late_delivery_lgbm.py` writes it.
+/// Each score carries the model id and version, the top feature contributions (TreeSHAP,
+/// LightGBM models) and a risk quadrant.
+final class TreePredictor: PredictorPlugin {
+    private enum Scorer: Sendable {
+        case lightgbm(LightGBMModel)
+        case xgboost(XGBoostModel)
+    }
+
+    private let scorer: Scorer
+    private let spec: FeatureSpec
+    private let name: String
+    private let version: String
+    private let topContributions: Int
+    private let quadrant: RiskQuadrant
+
+    init(context: PluginContext) throws(PluginError) {
+        let known = ["model_dir", "top_contributions", "quadrant"]
+        for member in context.config.objectValue ?? [] where !member.key.hasPrefix("_") && !known.contains(member.key) {
+            throw .invalid("config: unknown key '\(member.key)' (known: \(known.joined(separator: ", ")))")
+        }
+        guard let directory = context.config["model_dir"]?.stringValue.map(context.resolvePath) else {
+            throw .invalid("config.model_dir: required, a folder with model.txt or model.json and features.json")
+        }
+        spec = try Self.load(directory + "/features.json") { text throws(ModelError) in try FeatureSpec(json: text) }
+        if let text = try? PluginFiles.read(directory + "/model.txt") {
+            let model = try Self.parse(directory + "/model.txt") { () throws(ModelError) in try LightGBMModel(text: String(decoding: text, as: UTF8.self)) }
+            guard model.featureNames == spec.names else { throw Self.mismatch(directory, spec.names, model.featureNames) }
+            scorer = .lightgbm(model)
+        } else if let text = try? PluginFiles.read(directory + "/model.json") {
+            let model = try Self.parse(directory + "/model.json") { () throws(ModelError) in try XGBoostModel(json: String(decoding: text, as: UTF8.self)) }
+            guard model.featureNames.isEmpty || model.featureNames == spec.names else { throw Self.mismatch(directory, spec.names, model.featureNames) }
+            scorer = .xgboost(model)
+        } else {
+            throw .invalid("config.model_dir: '\(directory)' has no model.txt (LightGBM) or model.json (XGBoost)")
+        }
+        let metrics = try? JSONParser.parse(PluginFiles.read(directory + "/metrics.json"))
+        name = metrics?["model"]?.stringValue ?? "model"
+        version = metrics?["version"]?.stringValue ?? "unversioned"
+        topContributions = Int(context.config["top_contributions"]?.intValue ?? 3)
+        quadrant = try RiskQuadrant(config: context.config["quadrant"])
+        context.host.log(.info, "model \(name) \(version): \(spec.names.count) features")
+    }
+
+    func score(_ order: OrderView) throws(PluginError) -> [UInt8] {
+        let record = OrderRecord.fields(of: order, utcOffsetMinutes: spec.utcOffsetMinutes)
+        let row = spec.vector { record[$0] }
+        let probability: Double
+        var contributions: [(String, Double)] = []
+        switch scorer {
+        case .lightgbm(let model):
+            probability = model.predict(row)
+            if topContributions > 0, let phi = model.contributions(row) {
+                contributions = zip(spec.names, phi).sorted { abs($0.1) > abs($1.1) }.prefix(topContributions).map { ($0.0, $0.1) }
+            }
+        case .xgboost(let model):
+            probability = model.predict(row)
+        }
+        let (label, highImpact) = quadrant.classify(order, probability: probability)
+        var writer = JSONWriter(capacity: 256)
+        writer.object { o in
+            o.field("model", name)
+            o.field("version", version)
+            o.field("score", (probability * 1_000_000).rounded() / 1_000_000)
+            o.field("quadrant", label)
+            o.field("high_impact", highImpact)
+            o.object("contributions") { c in
+                for (feature, value) in contributions { c.field(feature, (value * 10_000).rounded() / 10_000) }
+            }
+            o.field("missing_features", spec.names.enumerated().filter { row[$0.offset].isNaN }.count)
+        }
+        return writer.bytes
+    }
+
+    func health() -> JSONValue? { .object([("model", .string(name)), ("version", .string(version))]) }
+
+    private static func load<T>(_ path: String, _ parse: (String) throws(ModelError) -> T) throws(PluginError) -> T {
+        let bytes = try PluginFiles.read(path)
+        do { return try parse(String(decoding: bytes, as: UTF8.self)) } catch { throw .invalid("\(path): \(error)") }
+    }
+
+    private static func parse<T>(_ path: String, _ body: () throws(ModelError) -> T) throws(PluginError) -> T {
+        do { return try body() } catch { throw .invalid("\(path): \(error)") }
+    }
+
+    private static func mismatch(_ directory: String, _ spec: [String], _ model: [String]) -> PluginError {
+        .invalid("\(directory): features.json lists \(spec) but the model was trained on \(model)")
+    }
+}
