@@ -1,5 +1,5 @@
 /// One regression tree of a LightGBM model.
-struct Tree: Sendable {
+final class Tree: Sendable {
     let splitFeature: [Int]
     let threshold: [Double]
     let decisionType: [UInt8]
@@ -11,6 +11,8 @@ struct Tree: Sendable {
     /// Training rows that reached each leaf / internal node: the "cover" TreeSHAP weighs by.
     let leafCount: [Double]
     let internalCount: [Double]
+    /// Longest root-to-leaf path, in splits (sizes TreeSHAP's path buffer).
+    let maxDepth: Int
 
     private static let categoricalMask: UInt8 = 1
     private static let defaultLeftMask: UInt8 = 2
@@ -51,6 +53,14 @@ struct Tree: Sendable {
         guard children.allSatisfy({ $0 < internalNodes && ~$0 < leaves }) else {
             throw ModelError(line: line, "a child index points outside the tree")
         }
+        var deepest = 0
+        var stack = internalNodes > 0 ? [(0, 1)] : []
+        while let (node, depth) = stack.popLast() {
+            deepest = max(deepest, depth)
+            guard depth <= internalNodes else { throw ModelError(line: line, "the tree has a cycle") }
+            for child in [leftChild[node], rightChild[node]] where child >= 0 { stack.append((child, depth + 1)) }
+        }
+        maxDepth = deepest
     }
 
     func predict(_ features: [Double]) -> Double {

@@ -70,7 +70,7 @@ public struct XGBoostModel: Sendable {
 }
 
 /// One tree in XGBoost's JSON layout (parallel arrays indexed by node id).
-struct XGBoostTree: Sendable {
+final class XGBoostTree: Sendable {
     let left: [Int32]
     let right: [Int32]
     let feature: [Int32]
