@@ -140,9 +140,7 @@ import Testing
 
     @Test func predictScoresACSVWithTheShippedModel() throws {
         let directory = Products.tempDirectory("predict")
-        let rows = directory + "/rows.csv"
-        let source = try String(contentsOfFile: Products.repository + "/../shared/data/orders-train.csv", encoding: .utf8)
-        try source.split(separator: "\n").prefix(21).joined(separator: "\n").write(toFile: rows, atomically: true, encoding: .utf8)
+        let rows = Products.repository + "/Tests/Fixtures/orders-sample.csv"
         let model = Products.repository + "/manifests/models/late_delivery_lgbm"
         let result = try ChildProcess.run(["predict", "--model", model, "--csv", rows])
         #expect(result.status == 0, "\(result.stderr)")
