@@ -73,6 +73,7 @@ import Testing
                 config:
                   model_dir: \(Products.repository)/manifests/models/late_delivery_lgbm
                   quadrant: {impact_value: 100, probability: 0.01}
+                  explain: all
             """
         let h = try await HubHarness.start(extra: extra, pipeline: "[rules, predictor, trees]")
         defer { Task { await h.stop() } }
