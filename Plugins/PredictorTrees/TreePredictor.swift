@@ -23,6 +23,17 @@ final class TreePredictor: PredictorPlugin {
 
     enum Explain: String, Sendable { case all, actAndCritical = "act_and_critical", none }
 
+    /// Per-model metrics: score distribution, scoring latency, missing features, quadrants.
+    private struct Metrics: Sendable {
+        let score: HostServices.Metric?
+        let seconds: HostServices.Metric?
+        let missing: HostServices.Metric?
+        let scored: HostServices.Metric?
+        let quadrants: [String: HostServices.Metric]
+    }
+    private let metrics: Metrics
+    private let host: HostServices
+
     init(context: PluginContext) throws(PluginError) {
         let known = ["model_dir", "top_contributions", "quadrant", "explain"]
         for member in context.config.objectValue ?? [] where !member.key.hasPrefix("_") && !known.contains(member.key) {
@@ -43,9 +54,9 @@ final class TreePredictor: PredictorPlugin {
         } else {
             throw .invalid("config.model_dir: '\(directory)' has no model.txt (LightGBM) or model.json (XGBoost)")
         }
-        let metrics = try? JSONParser.parse(PluginFiles.read(directory + "/metrics.json"))
-        name = metrics?["model"]?.stringValue ?? "model"
-        version = metrics?["version"]?.stringValue ?? "unversioned"
+        let trained = try? JSONParser.parse(PluginFiles.read(directory + "/metrics.json"))
+        name = trained?["model"]?.stringValue ?? "model"
+        version = trained?["version"]?.stringValue ?? "unversioned"
         topContributions = Int(context.config["top_contributions"]?.intValue ?? 3)
         quadrant = try RiskQuadrant(config: context.config["quadrant"])
         let explainName = context.config["explain"]?.stringValue ?? Explain.actAndCritical.rawValue
@@ -53,10 +64,21 @@ final class TreePredictor: PredictorPlugin {
             throw .invalid("config.explain: '\(explainName)' is not one of all, act_and_critical, none")
         }
         self.explain = explain
+        host = context.host
+        let h = context.host
+        metrics = Metrics(
+            score: try? h.defineMetric("prediction_score", kind: .histogram, help: "Predicted probability (buckets are the latency buckets: 0.05 = 5%)"),
+            seconds: try? h.defineMetric("prediction_seconds", kind: .histogram, help: "Time to score one order, explanation included"),
+            missing: try? h.defineMetric("prediction_missing_features_total", kind: .counter, help: "Features missing (NaN) across scored orders"),
+            scored: try? h.defineMetric("predictions_total", kind: .counter, help: "Orders scored"),
+            quadrants: Dictionary(uniqueKeysWithValues: ["low", "watch", "act", "critical"].compactMap { label in
+                (try? h.defineMetric("prediction_quadrant_\(label)_total", kind: .counter, help: "Orders scored into the \(label) quadrant")).map { (label, $0) }
+            }))
         context.host.log(.info, "model \(name) \(version): \(spec.names.count) features")
     }
 
     func score(_ order: OrderView) throws(PluginError) -> [UInt8] {
+        let started = host.monotonicNanos()
         let record = OrderRecord.fields(of: order, utcOffsetMinutes: spec.utcOffsetMinutes)
         let row = spec.vector { record[$0] }
         let probability: Double
@@ -70,6 +92,12 @@ final class TreePredictor: PredictorPlugin {
         if wanted, topContributions > 0, case .lightgbm(let model) = scorer, let phi = model.contributions(row) {
             contributions = zip(spec.names, phi).sorted { abs($0.1) > abs($1.1) }.prefix(topContributions).map { ($0.0, $0.1) }
         }
+        let missing = row.filter(\.isNaN).count
+        metrics.scored?.record(1)
+        metrics.score?.record(probability)
+        metrics.missing?.record(Double(missing))
+        metrics.quadrants[label]?.record(1)
+        metrics.seconds?.record(Double(host.monotonicNanos() - started) / 1e9)
         var writer = JSONWriter(capacity: 256)
         writer.object { o in
             o.field("model", name)
@@ -80,7 +108,7 @@ final class TreePredictor: PredictorPlugin {
             o.object("contributions") { c in
                 for (feature, value) in contributions { c.field(feature, (value * 10_000).rounded() / 10_000) }
             }
-            o.field("missing_features", spec.names.enumerated().filter { row[$0.offset].isNaN }.count)
+            o.field("missing_features", missing)
         }
         return writer.bytes
     }

@@ -87,5 +87,10 @@ import Testing
         #expect((scored["contributions"] as? [String: Any])?.count == 3, "top three TreeSHAP contributions")
         #expect(scored["high_impact"] as? Bool == true, "400.00 is above the configured 100.00")
         #expect(scored["quadrant"] as? String == (score >= 0.01 ? "critical" : "watch"))
+        let metrics = try await HTTP.send("GET", h.baseURL + "/metrics").text
+        for name in ["orderhub_plugin_predictions_total{slot=\"trees\"} 1", "orderhub_plugin_prediction_seconds_count{slot=\"trees\"} 1",
+                     "orderhub_plugin_prediction_score_bucket{slot=\"trees\"", "orderhub_plugin_prediction_missing_features_total{slot=\"trees\"}"] {
+            #expect(metrics.contains(name), "missing \(name)")
+        }
     }
 }
