@@ -11,7 +11,8 @@ fitted and scored on the very same split.
     pip install lightgbm
     python3 scripts/train_late_delivery_lgbm.py   # writes manifests/models/late_delivery_lgbm/
 
-Writes model.txt (LightGBM text format), features.json (the feature spec) and metrics.json.
+Writes model.txt (LightGBM text format), features.json (the feature spec), metrics.json and
+neighbours.csv (past orders' features and outcomes, for suggestions).
 """
 import argparse
 import csv
@@ -168,6 +169,16 @@ def main() -> None:
         "hub_runtime_max_abs_difference": agreement,
     }
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+
+    # Past orders with their outcomes, for "orders like this one" suggestions: the features
+    # (as the hub computes them) and what happened, for every labelled order.
+    with (args.out / "neighbours.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["order_id", "late", "delay_days"] + names)
+        for r in labelled:
+            vector = np.array(by_id[r["order_id"]])[index]
+            writer.writerow([r["order_id"], r["label_late_delivery"].split(".")[0], r["outcome_delay_days"]]
+                            + ["" if math.isnan(v) else repr(float(v)) for v in vector])
     print(f"LightGBM  validation AUC {lgbm_scores['auc']:.4f}  log loss {lgbm_scores['log_loss']:.4f}  ({rounds} rounds)")
     print(f"logistic  validation AUC {logit_scores['auc']:.4f}  log loss {logit_scores['log_loss']:.4f}")
     print(f"hub runtime vs LightGBM on all {len(rows)} rows: max |difference| {agreement:.2e}")
