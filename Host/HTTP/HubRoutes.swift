@@ -18,6 +18,14 @@ public enum HubRoutes {
         router.get("/v1/orders/:id/transitions") { _, context in await busRead { () async throws(PluginCallError) in try await transitions(hub, context) } }
         router.post("/v1/orders/:id/transitions") { request, context in await transition(hub, request, context) }
         router.get("/v1/plugins") { _, _ in plugins(hub) }
+        router.get("/v1/predictions/suggestions") { request, _ in
+            let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 100
+            guard (1...1_000).contains(limit) else {
+                return APIResponse.error(.badRequest, "invalid_limit", "limit must be 1-1000",
+                                         problems: [FieldProblem(field: "query:limit", message: "expected 1-1000")])
+            }
+            return APIResponse.json(.ok, hub.orders.suggestions.document(limit: limit))
+        }
         router.get("/v1/lifecycle") { _, _ in lifecycle() }
         router.get("/v1/health") { _, _ in health(hub) }
         router.get("/metrics") { _, _ in

@@ -33,9 +33,16 @@ final class TreePredictor: PredictorPlugin {
     }
     private let metrics: Metrics
     private let host: HostServices
+    private let neighbours: Neighbours?
+    /// What a person is advised to do, per quadrant that gets a suggestion.
+    private let actions: [String: String]
+    static let defaultActions = [
+        "act": "Confirm the carrier pick-up and the promised date; tell the customer early if it slips.",
+        "critical": "Upgrade the shipping service or move the order to a warehouse closer to the customer, and tell the customer now.",
+    ]
 
     init(context: PluginContext) throws(PluginError) {
-        let known = ["model_dir", "top_contributions", "quadrant", "explain"]
+        let known = ["model_dir", "top_contributions", "quadrant", "explain", "actions"]
         for member in context.config.objectValue ?? [] where !member.key.hasPrefix("_") && !known.contains(member.key) {
             throw .invalid("config: unknown key '\(member.key)' (known: \(known.joined(separator: ", ")))")
         }
@@ -64,6 +71,15 @@ final class TreePredictor: PredictorPlugin {
             throw .invalid("config.explain: '\(explainName)' is not one of all, act_and_critical, none")
         }
         self.explain = explain
+        neighbours = try Neighbours(path: directory + "/neighbours.csv", spec: spec)
+        var actions = Self.defaultActions
+        for member in context.config["actions"]?.objectValue ?? [] {
+            guard ["act", "critical"].contains(member.key), let text = member.value.stringValue else {
+                throw .invalid("config.actions: '\(member.key)' must be act or critical, with a sentence for a person")
+            }
+            actions[member.key] = text
+        }
+        self.actions = actions
         host = context.host
         let h = context.host
         metrics = Metrics(
@@ -109,6 +125,26 @@ final class TreePredictor: PredictorPlugin {
                 for (feature, value) in contributions { c.field(feature, (value * 10_000).rounded() / 10_000) }
             }
             o.field("missing_features", missing)
+            // For the orders a person should look at: what to do, and orders like this one.
+            if let action = actions[label] {
+                o.object("suggestion") { s in
+                    s.field("action", action)
+                    if let neighbours {
+                        let similar = neighbours.nearest(row, k: 5)
+                        s.field("late_share_among_similar", Double(similar.filter(\.past.late).count) / Double(max(similar.count, 1)))
+                        s.array("similar_past_orders") { a in
+                            for (past, distance) in similar {
+                                a.object { p in
+                                    p.field("order_id", past.orderID)
+                                    p.field("late", past.late)
+                                    if let delay = past.delayDays { p.field("delay_days", delay) }
+                                    p.field("distance", (distance * 1000).rounded() / 1000)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         return writer.bytes
     }

@@ -93,4 +93,35 @@ import Testing
             #expect(metrics.contains(name), "missing \(name)")
         }
     }
+
+    @Test func riskyOrdersGetASuggestionWithSimilarPastOrders() async throws {
+        let extra = """
+              trees:
+                kind: predictor
+                library: \(try Products.library("PredictorTrees"))
+                config:
+                  model_dir: \(Products.repository)/manifests/models/late_delivery_lgbm
+                  quadrant: {impact_value: 100, probability: 0.0}
+                  actions: {critical: "Ship it express."}
+            """
+        let h = try await HubHarness.start(extra: extra, pipeline: "[rules, predictor, trees]")
+        defer { Task { await h.stop() } }
+        let id = try #require(try await HTTP.postOrder(h.baseURL, key: "risky", SampleOrders.order(price: "200.00")).object["id"] as? String)
+        let timeline = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)").object["timeline"] as? [[String: Any]] ?? []
+        let scored = try #require(timeline.first { $0["producer"] as? String == "trees" }?["data"] as? [String: Any])
+        #expect(scored["quadrant"] as? String == "critical")
+        let suggestion = try #require(scored["suggestion"] as? [String: Any])
+        #expect(suggestion["action"] as? String == "Ship it express.")
+        let similar = suggestion["similar_past_orders"] as? [[String: Any]] ?? []
+        #expect(similar.count == 5)
+        #expect(similar.allSatisfy { ($0["order_id"] as? String)?.count == 32 && $0["late"] is Bool })
+        let distances = similar.compactMap { $0["distance"] as? Double }
+        #expect(distances == distances.sorted(), "nearest first")
+
+        let board = try await HTTP.send("GET", h.baseURL + "/v1/predictions/suggestions?limit=10").object
+        let listed = board["suggestions"] as? [[String: Any]] ?? []
+        #expect(listed.first?["order_id"] as? String == id)
+        #expect(listed.first?["quadrant"] as? String == "critical")
+        #expect(try await HTTP.send("GET", h.baseURL + "/v1/predictions/suggestions?limit=0").status == 400)
+    }
 }

@@ -198,11 +198,11 @@ import Testing
         let text = spec.text
         #expect(text.hasPrefix("openapi: 3"))
         let routes = ["/v1/orders:", "/v1/orders/{id}:", "/v1/orders/{id}/events:", "/v1/orders/{id}/transitions:",
-                      "/v1/plugins:", "/v1/lifecycle:", "/v1/health:", "/metrics:", "/openapi.yaml:"]
+                      "/v1/plugins:", "/v1/predictions/suggestions:", "/v1/lifecycle:", "/v1/health:", "/metrics:", "/openapi.yaml:"]
         let specPaths = text.split(separator: "\n").filter { $0.hasPrefix("  /") }.map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(Set(specPaths) == Set(routes), "spec paths \(specPaths) vs server routes \(routes)")
         // Every documented path answers something other than 404 on the live server.
-        for path in ["/v1/plugins", "/v1/lifecycle", "/v1/health", "/metrics", "/openapi.yaml"] {
+        for path in ["/v1/plugins", "/v1/predictions/suggestions", "/v1/lifecycle", "/v1/health", "/metrics", "/openapi.yaml"] {
             #expect(try await HTTP.send("GET", h.baseURL + path).status != 404, "\(path)")
         }
     }

@@ -8,6 +8,12 @@ struct IntakeSteps {
     let key: String
     let service: OrderService
 
+    /// Predictions that carry a suggestion for a person (slot, prediction), posted once durable.
+    final class Flagged {
+        var items: [(slot: String, prediction: JSONValue)] = []
+    }
+    let flagged = Flagged()
+
     func run() -> [BusEvent] {
         var events = [
             event(EventTypes.received, producer: "host", state: OrderState.received.rawValue, data: order.json),
@@ -37,6 +43,7 @@ struct IntakeSteps {
                 } else {
                     risk = result
                     riskScore = parsed["score"]
+                    if parsed["suggestion"] != nil { flagged.items.append((plugin.slot, parsed)) }
                 }
             } catch {
                 // Fail closed: a pipeline plugin that cannot decide holds the order for a person.

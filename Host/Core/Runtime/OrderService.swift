@@ -10,6 +10,8 @@ public final class OrderService: Sendable {
     let metrics: HostMetrics
     let logger: Logger
     let idempotency = IdempotencyTable()
+    /// Orders flagged by a predictor for a person (GET /v1/predictions/suggestions).
+    public let suggestions = SuggestionBoard()
     /// Whether some connector takes dispatch requests (else orders stop at `released`).
     let dispatchEnabled: Bool
 
@@ -60,6 +62,7 @@ public final class OrderService: Sendable {
         switch result {
         case .success:
             idempotency.answer(idempotencyKey, fingerprint: fingerprint, response: response.bytes)
+            for (slot, prediction) in steps.flagged.items { suggestions.add(orderID: id, slot: slot, prediction: prediction) }
             metrics.orderAccepted()
             metrics.stage("intake_total", seconds: elapsed(since: started))
             return .created(id: id, state: state, body: response.bytes)
