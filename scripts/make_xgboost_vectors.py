@@ -11,16 +11,13 @@ probabilities. Tests/ModelRuntimeTests compares the Swift scorer with these to 1
 import csv
 import math
 import pathlib
+import sys
 
 import numpy as np
 import xgboost as xgb
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-CSV = ROOT.parent / "shared" / "data" / "orders-train.csv"
-OUT = ROOT / "Tests" / "ModelRuntimeTests" / "Fixtures"
-NUMERIC = ["items_price_total", "freight_total", "n_items", "purchase_hour", "estimated_delivery_days",
-           "photos_qty_mean", "description_len_mean", "weight_g_total"]
-CATEGORICAL = ["customer_state", "payment_type"]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from make_lightgbm_vectors import CATEGORICAL, CSV, NUMERIC, OUT  # noqa: E402  (one definition of the data)
 
 
 def main():
