@@ -7,15 +7,7 @@ import HubPluginKit
 /// Each score carries the model id and version, the top feature contributions (TreeSHAP,
 /// LightGBM models) and a risk quadrant.
 final class TreePredictor: PredictorPlugin {
-    private enum Scorer: Sendable {
-        case lightgbm(LightGBMModel)
-        case xgboost(XGBoostModel)
-    }
-
-    private let scorer: Scorer
-    private let spec: FeatureSpec
-    private let name: String
-    private let version: String
+    private let store: ModelStore
     private let topContributions: Int
     private let quadrant: RiskQuadrant
     /// Which orders get a TreeSHAP explanation: it costs ~70 µs per order, scoring ~3 µs.
@@ -33,7 +25,8 @@ final class TreePredictor: PredictorPlugin {
     }
     private let metrics: Metrics
     private let host: HostServices
-    private let neighbours: Neighbours?
+    private let shadowAgreement: HostServices.Metric?
+    private let shadowDrift: HostServices.Metric?
     /// What a person is advised to do, per quadrant that gets a suggestion.
     private let actions: [String: String]
     static let defaultActions = [
@@ -49,21 +42,8 @@ final class TreePredictor: PredictorPlugin {
         guard let directory = context.config["model_dir"]?.stringValue.map(context.resolvePath) else {
             throw .invalid("config.model_dir: required, a folder with model.txt or model.json and features.json")
         }
-        spec = try Self.load(directory + "/features.json") { text throws(ModelError) in try FeatureSpec(json: text) }
-        if let text = try? PluginFiles.read(directory + "/model.txt") {
-            let model = try Self.parse(directory + "/model.txt") { () throws(ModelError) in try LightGBMModel(text: String(decoding: text, as: UTF8.self)) }
-            guard model.featureNames == spec.names else { throw Self.mismatch(directory, spec.names, model.featureNames) }
-            scorer = .lightgbm(model)
-        } else if let text = try? PluginFiles.read(directory + "/model.json") {
-            let model = try Self.parse(directory + "/model.json") { () throws(ModelError) in try XGBoostModel(json: String(decoding: text, as: UTF8.self)) }
-            guard model.featureNames.isEmpty || model.featureNames == spec.names else { throw Self.mismatch(directory, spec.names, model.featureNames) }
-            scorer = .xgboost(model)
-        } else {
-            throw .invalid("config.model_dir: '\(directory)' has no model.txt (LightGBM) or model.json (XGBoost)")
-        }
-        let trained = try? JSONParser.parse(PluginFiles.read(directory + "/metrics.json"))
-        name = trained?["model"]?.stringValue ?? "model"
-        version = trained?["version"]?.stringValue ?? "unversioned"
+        let host = context.host
+        store = try ModelStore(root: directory) { message in host.log(.info, message) }
         topContributions = Int(context.config["top_contributions"]?.intValue ?? 3)
         quadrant = try RiskQuadrant(config: context.config["quadrant"])
         let explainName = context.config["explain"]?.stringValue ?? Explain.actAndCritical.rawValue
@@ -71,7 +51,6 @@ final class TreePredictor: PredictorPlugin {
             throw .invalid("config.explain: '\(explainName)' is not one of all, act_and_critical, none")
         }
         self.explain = explain
-        neighbours = try Neighbours(path: directory + "/neighbours.csv", spec: spec)
         var actions = Self.defaultActions
         for member in context.config["actions"]?.objectValue ?? [] {
             guard ["act", "critical"].contains(member.key), let text = member.value.stringValue else {
@@ -80,8 +59,12 @@ final class TreePredictor: PredictorPlugin {
             actions[member.key] = text
         }
         self.actions = actions
-        host = context.host
+        self.host = context.host
         let h = context.host
+        shadowAgreement = try? h.defineMetric("prediction_shadow_agreement_total", kind: .counter,
+                                              help: "Orders whose live and candidate models put them in the same quadrant")
+        shadowDrift = try? h.defineMetric("prediction_shadow_drift", kind: .histogram,
+                                          help: "|candidate score - live score| per order")
         metrics = Metrics(
             score: try? h.defineMetric("prediction_score", kind: .histogram, help: "Predicted probability (buckets are the latency buckets: 0.05 = 5%)"),
             seconds: try? h.defineMetric("prediction_seconds", kind: .histogram, help: "Time to score one order, explanation included"),
@@ -90,23 +73,25 @@ final class TreePredictor: PredictorPlugin {
             quadrants: Dictionary(uniqueKeysWithValues: ["low", "watch", "act", "critical"].compactMap { label in
                 (try? h.defineMetric("prediction_quadrant_\(label)_total", kind: .counter, help: "Orders scored into the \(label) quadrant")).map { (label, $0) }
             }))
-        context.host.log(.info, "model \(name) \(version): \(spec.names.count) features")
+        let live = store.current.live
+        context.host.log(.info, "model \(live.name) \(live.version): \(live.spec.names.count) features")
     }
 
     func score(_ order: OrderView) throws(PluginError) -> [UInt8] {
         let started = host.monotonicNanos()
-        let record = OrderRecord.fields(of: order, utcOffsetMinutes: spec.utcOffsetMinutes)
-        let row = spec.vector { record[$0] }
-        let probability: Double
-        switch scorer {
-        case .lightgbm(let model): probability = model.predict(row)
-        case .xgboost(let model): probability = model.predict(row)
-        }
+        let models = store.current
+        let model = models.live
+        let (row, probability) = model.score(order)
         let (label, highImpact) = quadrant.classify(order, probability: probability)
-        var contributions: [(String, Double)] = []
         let wanted = explain == .all || (explain == .actAndCritical && (label == "act" || label == "critical"))
-        if wanted, topContributions > 0, case .lightgbm(let model) = scorer, let phi = model.contributions(row) {
-            contributions = zip(spec.names, phi).sorted { abs($0.1) > abs($1.1) }.prefix(topContributions).map { ($0.0, $0.1) }
+        let contributions = wanted ? model.explain(row, top: topContributions) : []
+        // Shadow: the candidate scores the same order; nothing acts on it.
+        let shadow = models.candidate.map { candidate -> (version: String, score: Double, quadrant: String) in
+            let score = candidate.score(order).probability
+            let shadowLabel = quadrant.classify(order, probability: score).quadrant
+            if shadowLabel == label { shadowAgreement?.record(1) }
+            shadowDrift?.record(abs(score - probability))
+            return (candidate.version, score, shadowLabel)
         }
         let missing = row.filter(\.isNaN).count
         metrics.scored?.record(1)
@@ -116,8 +101,8 @@ final class TreePredictor: PredictorPlugin {
         metrics.seconds?.record(Double(host.monotonicNanos() - started) / 1e9)
         var writer = JSONWriter(capacity: 256)
         writer.object { o in
-            o.field("model", name)
-            o.field("version", version)
+            o.field("model", model.name)
+            o.field("version", model.version)
             o.field("score", (probability * 1_000_000).rounded() / 1_000_000)
             o.field("quadrant", label)
             o.field("high_impact", highImpact)
@@ -125,11 +110,18 @@ final class TreePredictor: PredictorPlugin {
                 for (feature, value) in contributions { c.field(feature, (value * 10_000).rounded() / 10_000) }
             }
             o.field("missing_features", missing)
+            if let shadow {
+                o.object("shadow") { c in
+                    c.field("version", shadow.version)
+                    c.field("score", (shadow.score * 1_000_000).rounded() / 1_000_000)
+                    c.field("quadrant", shadow.quadrant)
+                }
+            }
             // For the orders a person should look at: what to do, and orders like this one.
             if let action = actions[label] {
                 o.object("suggestion") { s in
                     s.field("action", action)
-                    if let neighbours {
+                    if let neighbours = model.neighbours {
                         let similar = neighbours.nearest(row, k: 5)
                         s.field("late_share_among_similar", Double(similar.filter(\.past.late).count) / Double(max(similar.count, 1)))
                         s.array("similar_past_orders") { a in
@@ -149,18 +141,11 @@ final class TreePredictor: PredictorPlugin {
         return writer.bytes
     }
 
-    func health() -> JSONValue? { .object([("model", .string(name)), ("version", .string(version))]) }
-
-    private static func load<T>(_ path: String, _ parse: (String) throws(ModelError) -> T) throws(PluginError) -> T {
-        let bytes = try PluginFiles.read(path)
-        do { return try parse(String(decoding: bytes, as: UTF8.self)) } catch { throw .invalid("\(path): \(error)") }
+    func health() -> JSONValue? {
+        let models = store.current
+        return .object([("model", .string(models.live.name)), ("version", .string(models.live.version)),
+                        ("candidate", models.candidate.map { .string($0.version) } ?? .null)])
     }
 
-    private static func parse<T>(_ path: String, _ body: () throws(ModelError) -> T) throws(PluginError) -> T {
-        do { return try body() } catch { throw .invalid("\(path): \(error)") }
-    }
-
-    private static func mismatch(_ directory: String, _ spec: [String], _ model: [String]) -> PluginError {
-        .invalid("\(directory): features.json lists \(spec) but the model was trained on \(model)")
-    }
+    deinit { store.stop() }
 }

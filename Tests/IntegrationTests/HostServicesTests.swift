@@ -124,4 +124,53 @@ import Testing
         #expect(listed.first?["quadrant"] as? String == "critical")
         #expect(try await HTTP.send("GET", h.baseURL + "/v1/predictions/suggestions?limit=0").status == 400)
     }
+
+    @Test func modelsArePublishedShadowedAndRolledBackWithoutARestart() async throws {
+        let store = Products.tempDirectory("store") + "/late"
+        let trained = Products.repository + "/manifests/models/late_delivery_lgbm"
+        #expect(try ChildProcess.run(["model", "add", "--dir", store, "--from", trained, "--version", "v1"]).status == 0)
+        #expect(try ChildProcess.run(["model", "add", "--dir", store, "--from", trained, "--version", "v2"]).status == 0)
+        // v2 is the same trees under another version name, so the switch is visible.
+        let metrics = store + "/versions/v2/metrics.json"
+        try String(contentsOfFile: metrics, encoding: .utf8).replacingOccurrences(of: "2017-lgbm-1", with: "2017-lgbm-2")
+            .write(toFile: metrics, atomically: true, encoding: .utf8)
+        #expect(try ChildProcess.run(["model", "publish", "--dir", store, "--version", "v1"]).status == 0)
+        let broken = try ChildProcess.run(["model", "publish", "--dir", store, "--version", "nope"])
+        #expect(broken.status != 0 && broken.stderr.contains("no such version"))
+
+        let extra = """
+              trees:
+                kind: predictor
+                library: \(try Products.library("PredictorTrees"))
+                config: {model_dir: \(store)}
+            """
+        let h = try await HubHarness.start(extra: extra, pipeline: "[rules, predictor, trees]")
+        defer { Task { await h.stop() } }
+        var n = 0
+        func scored() async throws -> [String: Any] {
+            n += 1
+            let id = try #require(try await HTTP.postOrder(h.baseURL, key: "store-\(n)", SampleOrders.order()).object["id"] as? String)
+            let timeline = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)").object["timeline"] as? [[String: Any]] ?? []
+            return timeline.first { $0["producer"] as? String == "trees" }?["data"] as? [String: Any] ?? [:]
+        }
+        #expect(try await scored()["version"] as? String == "2017-lgbm-1")
+
+        #expect(try ChildProcess.run(["model", "publish", "--dir", store, "--version", "v2"]).status == 0)
+        #expect(try await HTTP.eventually(5) { try await scored()["version"] as? String == "2017-lgbm-2" })
+
+        #expect(try ChildProcess.run(["model", "shadow", "--dir", store, "--version", "v1"]).status == 0)
+        var withShadow: [String: Any] = [:]
+        #expect(try await HTTP.eventually(5) {
+            withShadow = try await scored()
+            return withShadow["shadow"] != nil
+        })
+        let shadow = withShadow["shadow"] as? [String: Any]
+        #expect(shadow?["version"] as? String == "2017-lgbm-1")
+        #expect(shadow?["score"] as? Double == withShadow["score"] as? Double, "same trees, same score")
+
+        #expect(try ChildProcess.run(["model", "rollback", "--dir", store]).status == 0)
+        #expect(try await HTTP.eventually(5) { try await scored()["version"] as? String == "2017-lgbm-1" })
+        let metricsText = try await HTTP.send("GET", h.baseURL + "/metrics").text
+        #expect(metricsText.contains("orderhub_plugin_prediction_shadow_agreement_total{slot=\"trees\"}"))
+    }
 }
