@@ -5,20 +5,30 @@ import Testing
 /// The Swift LightGBM scorer against LightGBM itself: Fixtures/ were written by
 /// scripts/make_lightgbm_vectors.py with lightgbm 4.7.0 (model text + its own predictions),
 /// including rows with missing values, unseen and negative categories, and extreme values.
-@Suite struct LightGBMModelTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+/// The files scripts/make_*_vectors.py wrote with the real libraries.
+enum Fixtures {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
+    static func text(_ name: String) throws -> String {
+        try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+    }
+
+    /// A CSV of numbers without its header; an empty cell is NaN.
+    static func rows(_ name: String) throws -> [[Double]] {
+        try text(name).split(whereSeparator: \.isNewline).dropFirst().map { $0.split(separator: ",").map { Double($0) ?? .nan } }
+    }
+}
+
+@Suite struct LightGBMModelTests {
     @Test func scoresExactlyAsLightGBMDoes() throws {
-        let model = try LightGBMModel(text: String(contentsOf: Self.fixtures.appendingPathComponent("lightgbm_late.txt"), encoding: .utf8))
+        let model = try LightGBMModel(text: Fixtures.text("lightgbm_late.txt"))
         #expect(model.objective == .binary(sigmoid: 1))
         #expect(model.featureNames.count == 10)
-        let rows = try String(contentsOf: Self.fixtures.appendingPathComponent("lightgbm_late_vectors.csv"), encoding: .utf8)
-            .split(whereSeparator: \.isNewline).dropFirst()
+        let rows = try Fixtures.rows("lightgbm_late_vectors.csv")
         #expect(rows.count == 315)
         var worstRaw = 0.0
         var worstProbability = 0.0
-        for row in rows {
-            let values = row.split(separator: ",").map { Double($0) ?? .nan }
+        for values in rows {
             let features = Array(values.prefix(10))
             worstRaw = max(worstRaw, abs(model.rawScore(features) - values[10]))
             worstProbability = max(worstProbability, abs(model.predict(features) - values[11]))
@@ -50,17 +60,14 @@ import Testing
 /// xgboost 3.2.0: native categorical splits, missing values, edge cases).
 @Suite struct XGBoostModelTests {
     @Test func scoresExactlyAsXGBoostDoes() throws {
-        let fixtures = LightGBMModelTests.fixtures
-        let model = try XGBoostModel(json: String(contentsOf: fixtures.appendingPathComponent("xgboost_late.json"), encoding: .utf8))
+        let model = try XGBoostModel(json: Fixtures.text("xgboost_late.json"))
         #expect(model.objective == "binary:logistic")
         #expect(model.featureNames.count == 10)
-        let rows = try String(contentsOf: fixtures.appendingPathComponent("xgboost_late_vectors.csv"), encoding: .utf8)
-            .split(whereSeparator: \.isNewline).dropFirst()
+        let rows = try Fixtures.rows("xgboost_late_vectors.csv")
         #expect(rows.count == 315)
         var worstMargin = 0.0
         var worstProbability = 0.0
-        for row in rows {
-            let values = row.split(separator: ",").map { Double($0) ?? .nan }
+        for values in rows {
             let features = Array(values.prefix(10))
             worstMargin = max(worstMargin, abs(model.margin(features) - values[10]))
             worstProbability = max(worstProbability, abs(model.predict(features) - values[11]))
@@ -88,12 +95,9 @@ import Testing
 /// Explanations: TreeSHAP contributions equal LightGBM's `pred_contrib` and sum to the raw score.
 @Suite struct TreeSHAPTests {
     @Test func contributionsMatchLightGBM() throws {
-        let fixtures = LightGBMModelTests.fixtures
-        let model = try LightGBMModel(text: String(contentsOf: fixtures.appendingPathComponent("lightgbm_late.txt"), encoding: .utf8))
-        let rows = try String(contentsOf: fixtures.appendingPathComponent("lightgbm_late_vectors.csv"), encoding: .utf8)
-            .split(whereSeparator: \.isNewline).dropFirst().map { $0.split(separator: ",").map { Double($0) ?? .nan } }
-        let expected = try String(contentsOf: fixtures.appendingPathComponent("lightgbm_late_contrib.csv"), encoding: .utf8)
-            .split(whereSeparator: \.isNewline).dropFirst().map { $0.split(separator: ",").map { Double($0) ?? .nan } }
+        let model = try LightGBMModel(text: Fixtures.text("lightgbm_late.txt"))
+        let rows = try Fixtures.rows("lightgbm_late_vectors.csv")
+        let expected = try Fixtures.rows("lightgbm_late_contrib.csv")
         #expect(rows.count == expected.count)
         var worst = 0.0
         var worstSum = 0.0
