@@ -43,6 +43,9 @@ let package = Package(
         // LightGBM/XGBoost scoring and TreeSHAP in pure Swift: linked into predictor plugins and
         // the CLI (`orderhub bench-model`), like HubJSON.
         .target(name: "HubModelRuntime", dependencies: ["HubJSON"], path: "PluginAPI/ModelRuntime", swiftSettings: swiftSettings),
+        // The rule language (JSON Logic + order operators, decision tables, promotions, velocity),
+        // compiled to closures: linked into rules plugins and the CLI (`orderhub rules ...`).
+        .target(name: "HubRules", dependencies: ["HubJSON", "Yams"], path: "PluginAPI/Rules", swiftSettings: swiftSettings),
 
         // MARK: Plugins (Swift) and adapters (C). Loaded only through dlopen.
         .systemLibrary(name: "CSQLite", path: "Plugins/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
@@ -110,6 +113,8 @@ let package = Package(
         .testTarget(
             name: "ModelRuntimeTests", dependencies: ["HubModelRuntime"], path: "Tests/ModelRuntimeTests",
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RulesTests", dependencies: ["HubRules", "HubJSON"], path: "Tests/RulesTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

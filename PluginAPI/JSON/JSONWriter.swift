@@ -46,6 +46,13 @@ public struct JSONWriter: Sendable {
     public mutating func raw(_ json: some Collection<UInt8>) {
         if json.isEmpty { null() } else { bytes.append(contentsOf: json) }
     }
+    /// One value as compact JSON text (for messages and the CLI).
+    public static func render(_ json: JSONValue) -> String {
+        var writer = JSONWriter(capacity: 64)
+        writer.value(json)
+        return writer.string
+    }
+
     public mutating func value(_ json: JSONValue) {
         switch json {
         case .null: null()

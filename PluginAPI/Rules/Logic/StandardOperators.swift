@@ -1,0 +1,283 @@
+import HubJSON
+
+/// The standard JSON Logic operators, with the semantics of the reference implementation
+/// (json-logic-js) and its published test suite.
+extension LogicCompiler {
+    func standardOperation(_ op: String, _ args: [SourceNode], at node: SourceNode) throws(RuleError) -> Compiled? {
+        switch op {
+        case "var": return try variable(args, at: node)
+        case "missing": return try missing(args)
+        case "missing_some":
+            try requireArgs(op, args, 2...2, at: node)
+            let need = try compile(args[0]).expr, keys = try compile(args[1]).expr
+            let missingOf = try missingFunction()
+            return Compiled { frame in
+                let list = keys(frame).arrayValue ?? []
+                let absent = missingOf(frame, list)
+                let required = need(frame).toNumber.integer ?? 0
+                return list.count - absent.count >= required ? .array([]) : .array(absent)
+            }
+        case "if", "?:": return try conditional(args)
+        case "==": return pure2(try compileAll(args)) { .bool(RuleValue.looseEquals($0, $1)) }
+        case "===": return pure2(try compileAll(args)) { .bool(RuleValue.strictEquals($0, $1)) }
+        case "!=": return pure2(try compileAll(args)) { .bool(!RuleValue.looseEquals($0, $1)) }
+        case "!==": return pure2(try compileAll(args)) { .bool(!RuleValue.strictEquals($0, $1)) }
+        case "!": return pure([try compile(args.first ?? SourceNode(.null))]) { .bool(!$0[0].truthy) }
+        case "!!": return pure([try compile(args.first ?? SourceNode(.null))]) { .bool($0[0].truthy) }
+        case "or", "and": return try logical(op == "and", args)
+        case "<", "<=", ">", ">=": return try comparison(op, args, at: node)
+        case "max", "min":
+            let isMax = op == "max"
+            return pure(try compileAll(args)) { values in
+                guard var best = values.first?.toNumber else { return .null }
+                for value in values {
+                    let n = value.toNumber
+                    guard let order = Num.compare(n, best) else { return .number(.real(.nan)) }
+                    if isMax ? order > 0 : order < 0 { best = n }
+                }
+                return .number(best)
+            }
+        case "+":
+            return pure(try compileAll(args)) { values in
+                .number(values.reduce(Num(0)) { $0 + $1.parseFloat })
+            }
+        case "*":
+            return pure(try compileAll(args)) { values in
+                guard let first = values.first else { return .null }
+                return .number(values.dropFirst().reduce(first.parseFloat) { $0 * $1.parseFloat })
+            }
+        case "-":
+            try requireArgs(op, args, 1...2, at: node)
+            if args.count == 1 { return pure(try compileAll(args)) { .number($0[0].toNumber.negated) } }
+            return pure2(try compileAll(args)) { .number($0.toNumber - $1.toNumber) }
+        case "/":
+            try requireArgs(op, args, 2...2, at: node)
+            return pure2(try compileAll(args)) { .number($0.toNumber / $1.toNumber) }
+        case "%":
+            try requireArgs(op, args, 2...2, at: node)
+            return pure2(try compileAll(args)) { .number($0.toNumber % $1.toNumber) }
+        case "in":
+            return pure2(try compileAll(args)) { needle, haystack in
+                switch haystack {
+                case .string(let text): return .bool(text.contains(needle.toText))
+                case .array(let elements): return .bool(elements.contains { RuleValue.strictEquals($0, needle) })
+                default: return .bool(false)
+                }
+            }
+        case "cat":
+            return pure(try compileAll(args)) { values in .string(values.map(\.toText).joined()) }
+        case "substr":
+            try requireArgs(op, args, 2...3, at: node)
+            return pure(try compileAll(args)) { values in
+                let text = Array(values[0].toText)
+                var start = values[1].toNumber.integer ?? 0
+                if start < 0 { start = max(text.count + start, 0) }
+                start = min(start, text.count)
+                var end = text.count
+                if values.count > 2 {
+                    let length = values[2].toNumber.integer ?? 0
+                    end = length < 0 ? max(text.count + length, start) : min(start + length, text.count)
+                }
+                return .string(String(text[start..<end]))
+            }
+        case "merge":
+            return pure(try compileAll(args)) { values in
+                .array(values.flatMap { value -> [RuleValue] in value.arrayValue ?? [value] })
+            }
+        case "map", "filter", "all", "none", "some": return try iteration(op, args, at: node)
+        case "reduce": return try reduce(args, at: node)
+        case "log": return try compile(args.first ?? SourceNode(.null))
+        default: return nil
+        }
+    }
+
+    private func variable(_ args: [SourceNode], at node: SourceNode) throws(RuleError) -> Compiled {
+        let fallback = args.count > 1 ? try compile(args[1]) : Compiled(constant: .null)
+        let pathArg: Compiled? = args.isEmpty ? nil : try compile(args[0])
+        let defaultExpr = fallback.expr
+        if let constant = pathArg?.constant ?? (args.isEmpty ? RuleValue.null : nil) {
+            let path: String
+            switch constant {
+            case .null: path = ""
+            case .string(let s): path = s
+            case .number(let n): path = n.description
+            default: throw error(node, "'var' takes a path: text such as \"customer.tier\", a number, or \"\"")
+            }
+            let segments = splitPath(path)
+            if depth == 0 && !segments.isEmpty {
+                let slot = rootSlot(path)
+                return Compiled { frame in
+                    let value = frame.slot(slot, segments)
+                    if value.isNull { return defaultExpr(frame) }
+                    frame.note(path, value)
+                    return value
+                }
+            }
+            if depth == 0 {
+                return Compiled { frame in RuleValue(frame.document.root) }
+            }
+            return Compiled { frame in
+                guard let current = frame.scopes.last, let value = resolve(current, segments), !value.isNull else {
+                    return defaultExpr(frame)
+                }
+                return value
+            }
+        }
+        // A path computed at evaluation time.
+        let pathExpr = pathArg!.expr
+        let atRoot = depth == 0
+        return Compiled { frame in
+            let segments = splitPath(pathExpr(frame).toText)
+            let found: RuleValue?
+            if atRoot { found = frame.document.resolve(segments).map(RuleValue.init) } else {
+                found = frame.scopes.last.flatMap { resolve($0, segments) }
+            }
+            guard let value = found, !value.isNull else { return defaultExpr(frame) }
+            return value
+        }
+    }
+
+    /// `missing_some`'s and `missing`'s lookup: keys whose value is absent, null or "".
+    func missingFunction() throws(RuleError) -> @Sendable (EvalFrame, [RuleValue]) -> [RuleValue] {
+        let atRoot = depth == 0
+        return { frame, keys in
+            keys.filter { key in
+                let segments = splitPath(key.toText)
+                let value: RuleValue?
+                if atRoot { value = frame.document.resolve(segments).map(RuleValue.init) } else {
+                    value = frame.scopes.last.flatMap { resolve($0, segments) }
+                }
+                guard let value else { return true }
+                if value.isNull { return true }
+                if case .string(let s) = value, s.isEmpty { return true }
+                return false
+            }
+        }
+    }
+
+    private func missing(_ args: [SourceNode]) throws(RuleError) -> Compiled {
+        let parts = try compileAll(args).map(\.expr)
+        let missingOf = try missingFunction()
+        for arg in args where depth == 0 {
+            if let path = arg.string { _ = rootSlot(path) }
+        }
+        return Compiled { frame in
+            let values = parts.map { $0(frame) }
+            let keys = values.first?.arrayValue ?? values
+            return .array(missingOf(frame, keys))
+        }
+    }
+
+    private func conditional(_ args: [SourceNode]) throws(RuleError) -> Compiled {
+        let parts = try compileAll(args)
+        if parts.isEmpty { return Compiled(constant: .null) }
+        let exprs = parts.map(\.expr)
+        return Compiled { frame in
+            var index = 0
+            while index < exprs.count - 1 {
+                if exprs[index](frame).truthy { return exprs[index + 1](frame) }
+                index += 2
+            }
+            return index == exprs.count - 1 ? exprs[index](frame) : .null
+        }
+    }
+
+    private func logical(_ isAnd: Bool, _ args: [SourceNode]) throws(RuleError) -> Compiled {
+        let parts = try compileAll(args)
+        if parts.isEmpty { return Compiled(constant: .null) }
+        let exprs = parts.map(\.expr)
+        if exprs.count == 2 {
+            let (a, b) = (exprs[0], exprs[1])
+            return isAnd
+                ? Compiled { frame in let x = a(frame); return x.truthy ? b(frame) : x }
+                : Compiled { frame in let x = a(frame); return x.truthy ? x : b(frame) }
+        }
+        return Compiled { frame in
+            var last = RuleValue.null
+            for expr in exprs {
+                last = expr(frame)
+                if last.truthy != isAnd { return last }
+            }
+            return last
+        }
+    }
+
+    private func comparison(_ op: String, _ args: [SourceNode], at node: SourceNode) throws(RuleError) -> Compiled {
+        try requireArgs(op, args, op.hasPrefix("<") ? 2...3 : 2...2, at: node)
+        let test: @Sendable (Int) -> Bool
+        switch op {
+        case "<": test = { $0 < 0 }
+        case "<=": test = { $0 <= 0 }
+        case ">": test = { $0 > 0 }
+        default: test = { $0 >= 0 }
+        }
+        let parts = try compileAll(args)
+        if parts.count == 3 {
+            // Between: {"<": [a, b, c]} is a < b < c.
+            return pure(parts) { v in
+                guard let first = RuleValue.compare(v[0], v[1]), test(first),
+                      let second = RuleValue.compare(v[1], v[2]), test(second) else { return .bool(false) }
+                return .bool(true)
+            }
+        }
+        return pure2(parts) { a, b in
+            guard let order = RuleValue.compare(a, b) else { return .bool(false) }
+            return .bool(test(order))
+        }
+    }
+
+    private func iteration(_ op: String, _ args: [SourceNode], at node: SourceNode) throws(RuleError) -> Compiled {
+        try requireArgs(op, args, 2...2, at: node)
+        let source = try compile(args[0]).expr
+        let body = try compileScoped(args[1]).expr
+        let run: @Sendable (EvalFrame, [RuleValue]) -> RuleValue
+        switch op {
+        case "map":
+            run = { frame, elements in
+                .array(elements.map { element in
+                    frame.scopes.append(element)
+                    defer { frame.scopes.removeLast() }
+                    return body(frame)
+                })
+            }
+        case "filter":
+            run = { frame, elements in
+                .array(elements.filter { element in
+                    frame.scopes.append(element)
+                    defer { frame.scopes.removeLast() }
+                    return body(frame).truthy
+                })
+            }
+        default:
+            let mode = op
+            run = { frame, elements in
+                if mode == "all" && elements.isEmpty { return .bool(false) }
+                for element in elements {
+                    frame.scopes.append(element)
+                    let hit = body(frame).truthy
+                    frame.scopes.removeLast()
+                    if mode == "all" && !hit { return .bool(false) }
+                    if mode != "all" && hit { return .bool(mode == "some") }
+                }
+                return .bool(mode != "some")
+            }
+        }
+        return Compiled { frame in run(frame, source(frame).arrayValue ?? []) }
+    }
+
+    private func reduce(_ args: [SourceNode], at node: SourceNode) throws(RuleError) -> Compiled {
+        try requireArgs("reduce", args, 2...3, at: node)
+        let source = try compile(args[0]).expr
+        let body = try compileScoped(args[1]).expr
+        let initial = try compile(args.count > 2 ? args[2] : SourceNode(.null)).expr
+        return Compiled { frame in
+            var accumulator = initial(frame)
+            for element in source(frame).arrayValue ?? [] {
+                frame.scopes.append(.object([("current", element), ("accumulator", accumulator)]))
+                accumulator = body(frame)
+                frame.scopes.removeLast()
+            }
+            return accumulator
+        }
+    }
+}

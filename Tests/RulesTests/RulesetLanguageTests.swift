@@ -1,0 +1,136 @@
+import HubJSON
+import HubRules
+import Testing
+
+@Suite struct RulesetLanguageTests {
+    static let order = RuleDocument(json("""
+        {"customer": {"id": "c-1", "tier": "gold"}, "ship_to": {"country": "BR", "region": "SP"},
+         "items": [{"sku": "A", "quantity": 2, "unit_price": "10.00", "presale": true}, {"sku": "B", "quantity": 1, "unit_price": "5.00"}]}
+        """))
+
+    static func compile(_ text: String) throws(RuleError) -> Ruleset { try RulesetParser.compile(text: text, file: "t.yaml") }
+
+    @Test func decisionTableHitPolicies() throws {
+        func table(_ hit: String) -> String {
+            """
+            ruleset: routing
+            rules:
+              - id: route
+                decide:
+                  hit: \(hit)
+                  inputs: {region: {var: ship_to.region}, total: {items_total: []}}
+                  rows:
+                    - when: {region: [SP, RJ]}
+                      then: {route: {warehouse: WH-SE}}
+                    - when: {region: SP, total: ">= 20"}
+                      then: {route: {warehouse: WH-SP}}
+                      priority: 5
+                    - when: {total: "[100..500]"}
+                      then: {route: {warehouse: WH-BIG}}
+            """
+        }
+        let first = try Self.compile(table("first")).evaluate(Self.order, state: RuleState(), nowNanos: 0)
+        #expect(first.route?.warehouses == ["WH-SE"])
+        let priority = try Self.compile(table("priority")).evaluate(Self.order, state: RuleState(), nowNanos: 0)
+        #expect(priority.route?.warehouses == ["WH-SP"])
+        let collect = try Self.compile(table("collect")).evaluate(Self.order, state: RuleState(), nowNanos: 0)
+        // Two routes collected: the more specific row (two inputs tested) wins.
+        #expect(collect.route?.warehouses == ["WH-SP"])
+        let unique = try Self.compile(table("unique")).evaluate(Self.order, state: RuleState(), nowNanos: 0)
+        #expect(unique.hold?.type == "rules_error")
+        #expect(unique.errors.first?.contains("rows 1 and 2") == true)
+    }
+
+    @Test func stackingStopAndExclusiveGroups() throws {
+        let rules = try Self.compile("""
+            ruleset: promos
+            rules:
+              - id: ten-percent
+                priority: 10
+                then: [{discount: {percent: 10}}]
+                stacking: exclusive
+                group: weekly
+              - id: five-off
+                priority: 5
+                then: [{discount: {amount: "5.00"}}]
+                stacking: exclusive
+                group: weekly
+              - id: gold-two-off
+                priority: 3
+                when: {"==": [{var: customer.tier}, gold]}
+                then: [{discount: {amount: "2.00"}}]
+                stacking: stop
+              - id: never-after-stop
+                priority: 1
+                then: [{discount: {amount: "1.00"}}]
+            """)
+        let outcome = rules.evaluate(Self.order, state: RuleState(), nowNanos: 0)
+        // 10% of 25.00 = 2.50, then 2.00: 4.50. five-off lost its group; the last was stopped.
+        #expect(outcome.discountMinor == 450)
+        #expect(outcome.skipped.map(\.rule) == ["five-off", "never-after-stop"])
+    }
+
+    @Test func splitByPresaleAndRoute() throws {
+        let rules = try Self.compile("""
+            ruleset: split
+            rules:
+              - id: split-presale
+                when: {some: [{var: items}, {var: presale}]}
+                then: [{split: {by: presale}}, {route: {warehouses: [WH-1, WH-2]}}]
+            """)
+        let outcome = rules.evaluate(Self.order, state: RuleState(), nowNanos: 0)
+        #expect(outcome.fulfillments.map(\.group) == ["presale", "in_stock"])
+        #expect(outcome.fulfillments.allSatisfy { $0.warehouse == "WH-1" })
+    }
+
+    @Test func errorsNameFileRuleLineAndColumn() {
+        let cases: [(String, Int, String)] = [
+            ("ruleset: x\nrules:\n  - id: a\n    when: {\">\": [{var: total}]}\n    then: [{tag: t}]\n", 4, "'>' takes 2 arguments"),
+            ("ruleset: x\nrules:\n  - id: a\n    then: [{discount: {amount: \"12.345\"}}]\n", 4, "at most two decimals"),
+            ("ruleset: x\nrules:\n  - id: a\n    then: [{teleport: {}}]\n", 4, "unknown action 'teleport'"),
+            ("ruleset: x\nrules:\n  - id: a\n    when: {in_table: [{var: sku}, nope]}\n    then: [{tag: t}]\n", 4, "no table 'nope'"),
+            ("ruleset: x\nrules:\n  - id: a\n    then: [{tag: t}]\n    limits: {redemptions: 5}\n", 5, "apply to promotions"),
+            ("ruleset: x\nrules: [\n", 3, "syntax"),
+        ]
+        for (text, line, message) in cases {
+            do throws(RuleError) {
+                _ = try Self.compile(text)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.line == line, "\(error)")
+                #expect(error.message.contains(message), "\(error)")
+                #expect(error.description.hasPrefix("t.yaml:\(line):"), "\(error)")
+                if line != 3 { #expect(error.rule == "a", "\(error)") }
+            }
+        }
+    }
+
+    @Test func percentDiscountOnMatchingLinesWithCap() throws {
+        let rules = try Self.compile("""
+            ruleset: lines
+            rules:
+              - id: half-off-b
+                then: [{discount: {percent: 50, lines: {"==": [{var: sku}, B]}, cap: "2.00"}}]
+              - id: third-off-a
+                then: [{discount: {percent: "33.333", lines: {"==": [{var: sku}, A]}}}]
+            """)
+        let outcome = rules.evaluate(Self.order, state: RuleState(), nowNanos: 0)
+        // B: 50% of 5.00 = 2.50 capped at 2.00. A: 33.333% of 20.00 = 6.6666 → 6.67.
+        #expect(outcome.discountMinor == 200 + 667)
+    }
+
+    @Test func missingFieldsAreSafe() throws {
+        let rules = try Self.compile("""
+            ruleset: safe
+            rules:
+              - id: vip
+                when: {">": [{var: customer.lifetime_value}, 1000]}
+                then: [{tag: vip}]
+              - id: velocity-no-ip
+                velocity: {key: {var: client_ip}, window: 10s, at_least: 1}
+                then: [{hold: {type: risk, reason: r}}]
+            """)
+        let outcome = rules.evaluate(Self.order, state: RuleState(), nowNanos: 0)
+        #expect(outcome.fired.isEmpty)
+    }
+}
