@@ -18,6 +18,7 @@ let package = Package(
         // Capability plugins: each is a .so the host opens with dlopen, never links.
         .library(name: "StateBusSQLite", type: .dynamic, targets: ["StateBusSQLite"]),
         .library(name: "RulesBasic", type: .dynamic, targets: ["RulesBasic"]),
+        .library(name: "RulesEngine", type: .dynamic, targets: ["RulesEngine"]),
         .library(name: "PredictorLogistic", type: .dynamic, targets: ["PredictorLogistic"]),
         .library(name: "PredictorTrees", type: .dynamic, targets: ["PredictorTrees"]),
         .library(name: "HelloSwiftPlugin", type: .dynamic, targets: ["HelloSwiftPlugin"]),
@@ -35,7 +36,7 @@ let package = Package(
     ],
     targets: [
         // MARK: PluginAPI: the C ABI and the Swift kit on top of it.
-        .target(name: "CHubABI", path: "PluginAPI/CHubABI", exclude: ["abi-1.0.layout", "abi-releases.txt"]),
+        .target(name: "CHubABI", path: "PluginAPI/CHubABI", exclude: ["abi-1.0.layout", "abi-1.1.layout", "abi-releases.txt"]),
         .target(name: "HubJSON", path: "PluginAPI/JSON", swiftSettings: swiftSettings),
         .target(
             name: "HubPluginKit", dependencies: ["CHubABI", "HubJSON"], path: "PluginAPI/Swift",
@@ -54,6 +55,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "RulesBasic", dependencies: ["HubPluginKit"], path: "Plugins/RulesBasic",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "RulesEngine", dependencies: ["HubPluginKit", "HubRules"], path: "Plugins/RulesEngine",
             swiftSettings: swiftSettings),
         .target(
             name: "PredictorLogistic", dependencies: ["HubPluginKit"], path: "Plugins/PredictorLogistic",
@@ -97,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "OrderHubCLI",
             dependencies: [
-                "HubCore", "HubHTTP", "HubDevTools", "HubLoader", "HubModelRuntime",
+                "HubCore", "HubHTTP", "HubDevTools", "HubLoader", "HubModelRuntime", "HubRules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

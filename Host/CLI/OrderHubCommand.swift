@@ -8,7 +8,7 @@ struct OrderHubCommand: AsyncParsableCommand {
         abstract: "A composable order orchestration hub: capability plugins over one C ABI.",
         subcommands: [
             RunCommand.self, CheckCommand.self, PluginCommand.self, ManifestCommand.self, BenchCommand.self, BenchModelCommand.self,
-            FeaturesCommand.self, PredictCommand.self, ModelCommand.self,
+            FeaturesCommand.self, PredictCommand.self, ModelCommand.self, RulesCommand.self,
             DevCommand.self,
         ])
 }

@@ -40,6 +40,8 @@ public struct OrderFields: Sendable {
     public var promisedDays: Int64 = -1
     public var items: [ItemFields] = []
     public var json: [UInt8] = []
+    /// ABI 1.1 `context_json`: what earlier pipeline steps found (predictions), as JSON.
+    public var context: [UInt8] = []
 
     public init() {}
 }
@@ -110,7 +112,7 @@ extension Arena {
             ship_region: bytes(o.shipRegion), ship_postal: bytes(o.shipPostal), payment_method: bytes(o.paymentMethod),
             items_total_minor: o.itemsTotalMinor, shipping_minor: o.shippingMinor, created_unix_ms: o.createdUnixMillis,
             promised_days: o.promisedDays, item_count: items.count, items: UnsafePointer(pointerArray(items)),
-            json: bytes(o.json)))
+            json: bytes(o.json), context_json: bytes(o.context)))
     }
 
     func event(_ e: BusEvent) -> UnsafeMutablePointer<hub_event> {

@@ -149,6 +149,28 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         try call("on_event") { onEvent(inst, abiEvent) }
     }
 
+    /// True when the plugin answers admin commands (ABI 1.1 control, HUB_CAP_CONTROL).
+    public var supportsControl: Bool { DescriptorValidator.has(library.raw, \.control, cap: UInt64(HUB_CAP_CONTROL)) }
+
+    /// An admin command (e.g. "rulesets.publish") with JSON arguments; returns the JSON answer.
+    public func control(_ command: String, _ args: [UInt8]) throws(PluginCallError) -> [UInt8] {
+        guard supportsControl, let control = library.raw.pointee.control else { throw missing("control") }
+        var out = hub_buf()
+        defer { _ = take(&out) }
+        // Admin commands may block (KV writes); they use the same gate as every other call.
+        try command.utf8CString.withUnsafeBufferPointer { name throws(PluginCallError) in
+            try args.withUnsafeBufferPointer { argsBuffer throws(PluginCallError) in
+                try call("control \(command)") {
+                    name.withMemoryRebound(to: UInt8.self) { utf8 in
+                        control(inst, hub_bytes(ptr: utf8.baseAddress, len: utf8.count - 1),
+                                hub_bytes(ptr: argsBuffer.baseAddress, len: argsBuffer.count), &out)
+                    }
+                }
+            }
+        }
+        return take(&out)
+    }
+
     /// Hot-swap hook: the instance's state for a successor, or nil without HUB_CAP_STATE_EXPORT.
     public func exportState() throws(PluginCallError) -> (bytes: [UInt8], schema: UInt32)? {
         guard DescriptorValidator.has(library.raw, \.export_state, cap: UInt64(HUB_CAP_STATE_EXPORT)),

@@ -26,6 +26,7 @@
     X(hub_order, ship_postal) X(hub_order, payment_method) X(hub_order, items_total_minor) \
     X(hub_order, shipping_minor) X(hub_order, created_unix_ms) X(hub_order, promised_days) \
     X(hub_order, item_count) X(hub_order, items) X(hub_order, json)                       \
+    X(hub_order, context_json)                                                            \
     X(hub_host_api, struct_size) X(hub_host_api, abi_major) X(hub_host_api, abi_minor)    \
     X(hub_host_api, caps) X(hub_host_api, log) X(hub_host_api, publish)                   \
     X(hub_host_api, subscribe) X(hub_host_api, unsubscribe) X(hub_host_api, kv_get)       \
@@ -45,7 +46,8 @@
     X(hub_plugin_desc, reserved0) X(hub_plugin_desc, caps) X(hub_plugin_desc, create)     \
     X(hub_plugin_desc, destroy) X(hub_plugin_desc, kind_api) X(hub_plugin_desc, last_error) \
     X(hub_plugin_desc, health) X(hub_plugin_desc, on_event) X(hub_plugin_desc, on_timer)  \
-    X(hub_plugin_desc, quiesce) X(hub_plugin_desc, export_state) X(hub_plugin_desc, import_state)
+    X(hub_plugin_desc, quiesce) X(hub_plugin_desc, export_state) X(hub_plugin_desc, import_state) \
+    X(hub_plugin_desc, control)
 
 /* Every struct with a size field starts with it. */
 _Static_assert(offsetof(hub_event, struct_size) == 0, "struct_size first");
@@ -76,7 +78,9 @@ _Static_assert(offsetof(hub_plugin_desc, id) == 8, "hub_plugin_desc.id");
 _Static_assert(offsetof(hub_plugin_desc, caps) == 40, "hub_plugin_desc.caps");
 _Static_assert(offsetof(hub_plugin_desc, create) == 48, "hub_plugin_desc.create");
 _Static_assert(offsetof(hub_plugin_desc, last_error) == 72, "hub_plugin_desc.last_error");
-_Static_assert(sizeof(hub_plugin_desc) == 128, "hub_plugin_desc 1.0 size");
+/* ABI 1.1 appended fields exactly where 1.0 structs ended. */
+_Static_assert(offsetof(hub_plugin_desc, control) == 128, "hub_plugin_desc 1.0 size was 128");
+_Static_assert(offsetof(hub_order, context_json) == 248, "hub_order 1.0 size was 248");
 #endif
 
 #ifdef HUB_LAYOUT_PRINT

@@ -65,6 +65,12 @@ public protocol Plugin: AnyObject, Sendable {
     /// State for a successor version (hot swap); nil means "nothing to hand over".
     func exportState() throws(PluginError) -> (bytes: [UInt8], schema: UInt32)?
     func importState(_ bytes: [UInt8], schema: UInt32) throws(PluginError)
+    /// An admin command (ABI 1.1 control): JSON arguments in, JSON answer out. Throw
+    /// `PluginError(HUB_NOT_FOUND, ...)` for a command you do not know.
+    func control(_ command: String, _ args: JSONValue) throws(PluginError) -> [UInt8]
+    /// The admin commands `control` answers; non-empty sets HUB_CAP_CONTROL, so the host
+    /// routes admin APIs (such as /v1/rulesets) only to plugins that serve them.
+    static var controlCommands: [String] { get }
 }
 
 extension Plugin {
@@ -73,6 +79,10 @@ extension Plugin {
     public func exportState() throws(PluginError) -> (bytes: [UInt8], schema: UInt32)? { nil }
     public func importState(_ bytes: [UInt8], schema: UInt32) throws(PluginError) {
         throw PluginError(HUB_UNSUPPORTED, "this plugin keeps no state to import")
+    }
+    public static var controlCommands: [String] { [] }
+    public func control(_ command: String, _ args: JSONValue) throws(PluginError) -> [UInt8] {
+        throw PluginError(HUB_NOT_FOUND, "no admin command '\(command)' in this plugin")
     }
 }
 

@@ -36,6 +36,12 @@ public struct OrderView: @unchecked Sendable {  // wraps a pointer valid only in
     public var promisedDays: Int64? { order.pointee.promised_days < 0 ? nil : order.pointee.promised_days }
     /// The whole order as canonical JSON.
     public var json: BytesView { BytesView(order.pointee.json) }
+    /// ABI 1.1: what the hub knows beside the order ({"predictions": {...}}); empty from a 1.0 host.
+    public var context: BytesView {
+        let end = MemoryLayout<hub_order>.offset(of: \hub_order.context_json)! + MemoryLayout<hub_bytes>.size
+        guard Int(order.pointee.struct_size) >= end else { return BytesView(hub_bytes(ptr: nil, len: 0)) }
+        return BytesView(order.pointee.context_json)
+    }
 
     public var items: [ItemView] {
         guard let items = order.pointee.items else { return [] }

@@ -23,11 +23,14 @@ import Testing
         try run.run()
         let current = Set(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n"))
         run.waitUntilExit()
-        let pinned = try String(contentsOfFile: Products.repository + "/PluginAPI/CHubABI/abi-1.0.layout", encoding: .utf8)
-            .split(separator: "\n")
-        #expect(pinned.count >= 100)
-        for line in pinned {
-            #expect(current.contains(line), "released ABI field changed or removed: \(line)")
+        // Every released minor's pins must still hold (append-only across 1.0, 1.1, ...).
+        for release in ["1.0", "1.1"] {
+            let pinned = try String(contentsOfFile: Products.repository + "/PluginAPI/CHubABI/abi-\(release).layout", encoding: .utf8)
+                .split(separator: "\n")
+            #expect(pinned.count >= 100)
+            for line in pinned {
+                #expect(current.contains(line), "released ABI \(release) field changed or removed: \(line)")
+            }
         }
     }
 
@@ -35,11 +38,13 @@ import Testing
         #expect(MemoryLayout<hub_bytes>.size == 16)
         #expect(MemoryLayout<hub_buf>.size == 32)
         #expect(MemoryLayout<hub_event>.size == 152)
-        #expect(MemoryLayout<hub_plugin_desc>.size == 128)
+        #expect(MemoryLayout<hub_plugin_desc>.size == 136)
+        #expect(MemoryLayout<hub_plugin_desc>.offset(of: \hub_plugin_desc.control) == 128)
+        #expect(MemoryLayout<hub_order>.offset(of: \hub_order.context_json) == 248)
         #expect(MemoryLayout<hub_plugin_desc>.offset(of: \hub_plugin_desc.create) == 48)
         #expect(MemoryLayout<hub_host_api>.offset(of: \hub_host_api.schedule) == 104)
         #expect(MemoryLayout<hub_order>.offset(of: \hub_order.json) == 232)
-        #expect(HUB_ABI_MAJOR == 1 && HUB_ABI_MINOR == 0)
+        #expect(HUB_ABI_MAJOR == 1 && HUB_ABI_MINOR == 1)
     }
 
     /// The header's declarations (comments and whitespace removed) are pinned per released

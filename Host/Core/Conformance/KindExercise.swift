@@ -87,7 +87,7 @@ enum KindExercise {
         // The same instruction the hub sends for a real order (see DispatchInstruction).
         let order = sampleOrder
         let instruction = DispatchInstruction(orderID: order.id, idempotencyKey: .string("plugin-check"), discountMinor: 0,
-                                              risk: Array("null".utf8), order: order.json, riskScore: nil)
+                                              risk: Array("null".utf8), order: order.json, riskScore: nil, fulfillment: nil)
         var event = instruction.event(id: "\(order.id).dispatch", producer: "check")
         event.data = instruction.payload
         do {

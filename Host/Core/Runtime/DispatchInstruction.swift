@@ -17,6 +17,30 @@ struct DispatchInstruction {
     let order: [UInt8]
     /// The predictor's probability, when known (kept in the log's slim record).
     let riskScore: JSONValue?
+    /// What the rules decided for fulfilment (route, split, gifts, fields, shipping, tags), or nil.
+    let fulfillment: JSONValue?
+
+    /// The fulfilment decisions out of the rules answers (first answer wins each part).
+    static func fulfillment(from answers: [JSONValue]) -> JSONValue? {
+        var parts: [(key: String, value: JSONValue)] = []
+        for key in ["route", "fulfillments", "gifts", "fields", "shipping", "tags"] {
+            for answer in answers {
+                guard let value = answer[key], !Self.isEmpty(value) else { continue }
+                parts.append((key, value))
+                break
+            }
+        }
+        return parts.isEmpty ? nil : .object(parts)
+    }
+
+    private static func isEmpty(_ value: JSONValue) -> Bool {
+        switch value {
+        case .null: return true
+        case .array(let a): return a.isEmpty
+        case .object(let o): return o.isEmpty
+        default: return false
+        }
+    }
 
     /// The event data kept in the log.
     var stored: [UInt8] {
@@ -39,6 +63,7 @@ struct DispatchInstruction {
             o.field("idempotency_key", idempotencyKey)
             o.field("discount_minor", discountMinor)
             o.rawField("risk", risk)
+            if let fulfillment { o.field("fulfillment", fulfillment) }
             o.rawField("order", order)
         }
         return writer.bytes
@@ -56,10 +81,13 @@ struct DispatchInstruction {
         self.init(
             orderID: orderID, idempotencyKey: data(of: EventTypes.accepted).first?["idempotency_key"] ?? .null,
             discountMinor: data(of: EventTypes.rulesEvaluated).reduce(Int64(0)) { $0 + ($1["discount_minor"]?.intValue ?? 0) },
-            risk: riskWriter.bytes, order: orderWriter.bytes, riskScore: risk?["score"])
+            risk: riskWriter.bytes, order: orderWriter.bytes, riskScore: risk?["score"],
+            fulfillment: Self.fulfillment(from: data(of: EventTypes.rulesEvaluated)))
     }
 
-    init(orderID: String, idempotencyKey: JSONValue, discountMinor: Int64, risk: [UInt8], order: [UInt8], riskScore: JSONValue?) {
+    init(orderID: String, idempotencyKey: JSONValue, discountMinor: Int64, risk: [UInt8], order: [UInt8], riskScore: JSONValue?,
+         fulfillment: JSONValue?) {
+        self.fulfillment = fulfillment
         self.orderID = orderID
         self.idempotencyKey = idempotencyKey
         self.discountMinor = discountMinor

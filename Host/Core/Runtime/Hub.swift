@@ -10,6 +10,8 @@ public final class Hub: Sendable {
     public let orders: OrderService
     public let metrics: HostMetrics
     public let dispatchers: [Dispatcher]
+    /// Ruleset drafts, publishing and the sandbox (/v1/rulesets), through the rules plugin.
+    public let rules: RulesAdmin
     let router: EventRouter
     let logger: Logger
 
@@ -29,6 +31,7 @@ public final class Hub: Sendable {
         self.orders = orders
         self.metrics = metrics
         self.dispatchers = dispatchers
+        rules = RulesAdmin(plugins: plugins, pipeline: orders.pipeline)
         self.router = router
         self.logger = logger
     }

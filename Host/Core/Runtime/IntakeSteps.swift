@@ -23,11 +23,14 @@ struct IntakeSteps {
         var discount: Int64 = 0
         var risk: [UInt8] = Array("null".utf8)
         var riskScore: JSONValue?
+        // What predictors found, handed to later rules (ABI 1.1 context_json) so rules can act on scores.
+        var predictions: [(key: String, value: JSONValue)] = []
+        var decisions: [JSONValue] = []
         for plugin in service.pipeline {
             let started = Clock.monotonicNanos()
             let isRules = plugin.descriptor.kind == .rules
             do throws(PluginCallError) {
-                let result = isRules ? try plugin.evaluate(order) : try plugin.score(order)
+                let result = isRules ? try plugin.evaluate(withContext(predictions)) : try plugin.score(order)
                 service.metrics.stage(isRules ? "rules" : "predictor", seconds: service.elapsed(since: started))
                 // A plugin's answer goes into the log as JSON: check it is JSON before it does.
                 guard let parsed = try? JSONParser.parse(result), parsed.objectValue != nil else {
@@ -37,12 +40,16 @@ struct IntakeSteps {
                 events.append(event(isRules ? EventTypes.rulesEvaluated : EventTypes.riskScored, producer: plugin.slot, data: result))
                 if isRules {
                     discount += parsed["discount_minor"]?.intValue ?? 0
+                    decisions.append(parsed)
                     if hold == nil, let h = parsed["hold"], h != .null {
                         hold = (h["type"]?.stringValue ?? "rule", h["reason"]?.stringValue ?? "held by \(plugin.slot)")
                     }
                 } else {
                     risk = result
                     riskScore = parsed["score"]
+                    predictions.append((plugin.slot, .object(["model", "version", "score", "quadrant", "high_impact"].compactMap { key in
+                        parsed[key].map { (key: key, value: $0) }
+                    })))
                     if parsed["suggestion"] != nil { flagged.items.append((plugin.slot, parsed)) }
                 }
             } catch {
@@ -63,7 +70,10 @@ struct IntakeSteps {
             events.append(statusChange(to: .onHold, from: .accepted, reason: hold.reason, holdType: hold.type))
         } else {
             events.append(statusChange(to: .released, from: .accepted, reason: "no hold", holdType: nil))
-            if service.dispatchEnabled { events.append(dispatchRequest(discount: discount, risk: risk, riskScore: riskScore)) }
+            if service.dispatchEnabled {
+                events.append(dispatchRequest(discount: discount, risk: risk, riskScore: riskScore,
+                                              fulfillment: DispatchInstruction.fulfillment(from: decisions)))
+            }
         }
         return events
     }
@@ -94,9 +104,19 @@ struct IntakeSteps {
         return event(EventTypes.statusChanged, producer: "host", state: to.rawValue, data: data.bytes)
     }
 
-    func dispatchRequest(discount: Int64, risk: [UInt8], riskScore: JSONValue?) -> BusEvent {
+    /// The order with what earlier steps found, for a rules plugin (empty context when none).
+    func withContext(_ predictions: [(key: String, value: JSONValue)]) -> OrderFields {
+        guard !predictions.isEmpty else { return order }
+        var copy = order
+        var writer = JSONWriter(capacity: 128)
+        writer.object { o in o.field("predictions", .object(predictions)) }
+        copy.context = writer.bytes
+        return copy
+    }
+
+    func dispatchRequest(discount: Int64, risk: [UInt8], riskScore: JSONValue?, fulfillment: JSONValue?) -> BusEvent {
         let instruction = DispatchInstruction(orderID: order.id, idempotencyKey: .string(key), discountMinor: discount,
-                                              risk: risk, order: order.json, riskScore: riskScore)
+                                              risk: risk, order: order.json, riskScore: riskScore, fulfillment: fulfillment)
         // Stable id = the WMS's idempotency key, the same on every retry and after a restart.
         return instruction.event(id: "\(order.id).dispatch", producer: "host")
     }

@@ -18,6 +18,13 @@ extension OrderService {
             o.array("allowed_transitions") { a in
                 for t in requestable(from: state.state) { a.element(t.to.rawValue) }
             }
+            // What judged the order and why: each rules answer (ruleset versions, fired rules with
+            // the values that matched and what they did) and each prediction, latest first.
+            o.array("rules") { a in
+                for event in parsed.reversed() where event["type"]?.stringValue == EventTypes.rulesEvaluated {
+                    a.element(event["data"] ?? .null)
+                }
+            }
             o.array("timeline") { a in
                 for event in parsed {
                     a.object { e in

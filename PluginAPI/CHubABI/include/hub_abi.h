@@ -1,5 +1,5 @@
 /*
- * hub_abi.h -- OrderHub plugin ABI, version 1.0.
+ * hub_abi.h -- OrderHub plugin ABI, version 1.1.
  *
  * The one contract between the OrderHub host and its capability plugins (state bus,
  * rules, predictor, connectors). C99; depends on <stdint.h> and <stddef.h> only, so a
@@ -47,7 +47,7 @@ extern "C" {
 /* ---- Versions and the entry symbol ------------------------------------------------ */
 
 #define HUB_ABI_MAJOR 1
-#define HUB_ABI_MINOR 0
+#define HUB_ABI_MINOR 1
 /** Name of the one exported function every plugin provides (see hub_plugin_entry_v1). */
 #define HUB_ENTRY_SYMBOL "hub_plugin_entry_v1"
 
@@ -116,6 +116,7 @@ typedef struct hub_buf {
 #define HUB_CAP_QUIESCE (1ull << 3)      /* quiesce() is provided (hot swap) */
 #define HUB_CAP_STATE_EXPORT (1ull << 4) /* export_state() and import_state() (hot swap) */
 #define HUB_CAP_UNLOAD_SAFE (1ull << 5)  /* the library may be dlclose'd (C/Rust only) */
+#define HUB_CAP_CONTROL (1ull << 6)      /* control() answers admin commands (ABI 1.1 and later) */
 /* bits 6..47 reserved for the ABI; 48..63 plugin-defined. */
 
 /* Host capability bits (hub_host_api.caps). */
@@ -209,6 +210,12 @@ typedef struct hub_order {
     size_t item_count;
     const hub_order_item *const *items; /* item_count pointers */
     hub_bytes json;               /* the whole order as canonical JSON */
+    /* ABI 1.1 and later (read only if struct_size covers it). */
+    /** What the hub knows beside the order when this call is made, as a JSON object:
+     *  {"predictions": {"<slot>": {"model","version","score","quadrant",...}}} holds the
+     *  answers of the predictors that ran earlier in the pipeline. Empty (len 0) when the
+     *  host has nothing to add. */
+    hub_bytes context_json;
 } hub_order;
 
 /* ---- Services the host gives each instance ----------------------------------------- */
@@ -314,9 +321,14 @@ typedef struct hub_bus_api_v1 {
 typedef struct hub_rules_api_v1 {
     uint32_t struct_size;
     uint32_t reserved0;
-    /** Evaluate every rule against the order. *out_json (owned by the host) is
-     *  {"fired":[{"rule","version","effect",...}],"discount_minor":N,
-     *   "hold":{"type","reason"}|null,"tags":[...]}. */
+    /** Evaluate every rule against the order. *out_json (owned by the host) is an object:
+     *  required  "discount_minor": N, "hold": {"type","reason"} | null,
+     *            "fired": [{"rule","effect",...}];
+     *  optional  "tags": [..], "gifts": [{"sku","quantity",...}],
+     *            "route": {"warehouse",...} | null, "fulfillments": [{"group","warehouse",
+     *            "lines"}], "fields": {...}, "shipping": {"service_level"} | null,
+     *            "rulesets": [{"id","version"}], "skipped": [...], "errors": [...].
+     *  The host carries gifts, route, fulfillments, fields and shipping into the dispatch. */
     hub_status (*evaluate)(void *inst, const hub_order *order, hub_buf *out_json);
 } hub_rules_api_v1;
 
@@ -391,6 +403,14 @@ typedef struct hub_plugin_desc {
     hub_status (*export_state)(void *inst, hub_buf *out_state, uint32_t *out_schema);
     /** HUB_CAP_STATE_EXPORT: take over state exported by a (possibly older) version. */
     hub_status (*import_state)(void *inst, hub_bytes state, uint32_t schema);
+
+    /* ABI 1.1 and later (read only if struct_size covers it). */
+    /** HUB_CAP_CONTROL: an admin command for this instance, e.g. a rules engine's
+     *  "rulesets.publish". command: the name (UTF-8); args_json: a JSON object; *out_json
+     *  (owned by the host): the answer as JSON. HUB_NOT_FOUND: no such command;
+     *  HUB_INVALID: bad arguments (reason in last_error). May be called from any thread,
+     *  concurrently with the kind's calls, and may block briefly (disk, KV). */
+    hub_status (*control)(void *inst, hub_bytes command, hub_bytes args_json, hub_buf *out_json);
 } hub_plugin_desc;
 
 /** The one exported entry point. The host passes its ABI version so the plugin can

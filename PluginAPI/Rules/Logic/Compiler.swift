@@ -31,6 +31,9 @@ public final class LogicCompiler {
     /// Root paths read by the expressions compiled since `beginReads()`: the rule's lineage.
     public private(set) var reads: [String] = []
     var depth = 0
+    /// Inside an items operator or a discount's line filter: item fields are noted in the
+    /// lineage as "items[].sku".
+    var itemScope = false
 
     public init(file: String, tables: [String: LookupTable] = [:]) {
         self.file = file
@@ -72,10 +75,21 @@ public final class LogicCompiler {
 
     /// Compiles `node` as the body of map/filter/reduce/all/none/some/items_*: its `var`s
     /// read the current element, not the order.
-    func compileScoped(_ node: SourceNode) throws(RuleError) -> Compiled {
+    func compileScoped(_ node: SourceNode, items: Bool = false) throws(RuleError) -> Compiled {
         depth += 1
-        defer { depth -= 1 }
+        let outer = itemScope
+        itemScope = items || (itemScope && depth > 1)
+        defer {
+            depth -= 1
+            itemScope = outer
+        }
         return try compile(node)
+    }
+
+    func noteItemRead(_ path: String) {
+        guard itemScope, !path.isEmpty else { return }
+        let name = "items[]." + path
+        if !reads.contains(name) { reads.append(name) }
     }
 
     func requireArgs(_ op: String, _ args: [SourceNode], _ range: ClosedRange<Int>, at node: SourceNode) throws(RuleError) {

@@ -8,7 +8,7 @@ extension LogicCompiler {
         case "items_total", "items_quantity", "count_items":
             // Σ quantity × unit_price, Σ quantity, or the number of lines, over lines passing a filter.
             try requireArgs(op, args, 0...1, at: node)
-            let filter = args.isEmpty ? nil : try compileScoped(args[0]).expr
+            let filter = args.isEmpty ? nil : try compileScoped(args[0], items: true).expr
             let itemsSlot = rootSlot("items")
             let label = op
             return Compiled { frame in
@@ -31,8 +31,8 @@ extension LogicCompiler {
             }
         case "sum_items":
             try requireArgs(op, args, 1...2, at: node)
-            let value = try compileScoped(args[0]).expr
-            let filter = args.count > 1 ? try compileScoped(args[1]).expr : nil
+            let value = try compileScoped(args[0], items: true).expr
+            let filter = args.count > 1 ? try compileScoped(args[1], items: true).expr : nil
             let itemsSlot = rootSlot("items")
             return Compiled { frame in
                 var total = Num(0)

@@ -116,6 +116,7 @@ extension LogicCompiler {
             if depth == 0 {
                 return Compiled { frame in RuleValue(frame.document.root) }
             }
+            noteItemRead(path)
             return Compiled { frame in
                 guard let current = frame.scopes.last, let value = resolve(current, segments), !value.isNull else {
                     return defaultExpr(frame)

@@ -25,6 +25,8 @@ public struct CompiledRule: Sendable {
     public let line: Int
     public let column: Int
     public let condition: Compiled?
+    /// The condition as written, for the lint report.
+    public let whenSource: SourceNode?
     public let table: DecisionTable?
     public let velocity: VelocitySpec?
     public let actions: [RuleAction]
@@ -179,7 +181,7 @@ public final class RulesetParser {
         for action in allActions { for field in action.writes where !writes.contains(field) { writes.append(field) } }
         return CompiledRule(
             id: id, description: node["description"]?.string ?? "", priority: priority, line: node.line, column: node.column,
-            condition: condition, table: table, velocity: velocity, actions: actions, promotion: promotion,
+            condition: condition, whenSource: node["when"], table: table, velocity: velocity, actions: actions, promotion: promotion,
             reads: compiler.reads, writes: writes, specificity: compiler.reads.count)
     }
 

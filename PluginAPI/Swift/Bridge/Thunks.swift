@@ -82,6 +82,19 @@ enum Thunks {
         return box.call { () throws(PluginError) in try box.plugin.importState(BytesView(state).array, schema: schema) }
     }
 
+    static let control: @convention(c) (UnsafeMutableRawPointer?, hub_bytes, hub_bytes, UnsafeMutablePointer<hub_buf>?) -> hub_status = { inst, command, args, out in
+        let box = InstanceBox.from(inst)
+        return box.call { () throws(PluginError) in
+            let arguments: JSONValue
+            do {
+                arguments = args.len == 0 ? .object([]) : try JSONParser.parse(BytesView(args).array)
+            } catch {
+                throw .invalid("control arguments are not valid JSON: \(error)")
+            }
+            fillBuffer(out, try box.plugin.control(BytesView(command).string, arguments))
+        }
+    }
+
     static let kindAPI: @convention(c) (UnsafeMutableRawPointer?, UInt32, UInt32) -> UnsafeRawPointer? = { inst, kind, version in
         // This kit implements version 1 of each table; a host asking for another gets NULL.
         guard version == 1 else { return nil }

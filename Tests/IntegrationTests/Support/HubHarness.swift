@@ -23,6 +23,22 @@ final class HubHarness: @unchecked Sendable {  // fields set once in start(), th
                                             maxAttempts: maxAttempts, extra: extra, pipeline: pipeline)
         var logger = Logger(label: "test-hub")
         logger.logLevel = .warning
+        try await harness.serve(logger: logger)
+        return harness
+    }
+
+    /// Stops the hub gracefully and starts it again on the same manifest and database.
+    func restart() async throws {
+        await group?.triggerGracefulShutdown()
+        await serverTask?.value
+        hub.shutdown()
+        var logger = Logger(label: "test-hub")
+        logger.logLevel = .warning
+        try await serve(logger: logger)
+    }
+
+    private func serve(logger: Logger) async throws {
+        let harness = self
         harness.hub = try Hub.start(manifest: try harness.manifest.load(), logger: logger)
         let ready = AsyncStream<Int>.makeStream()
         let app = Application(
@@ -35,7 +51,6 @@ final class HubHarness: @unchecked Sendable {  // fields set once in start(), th
             harness.baseURL = "http://127.0.0.1:\(port)"
             break
         }
-        return harness
     }
 
     func stop() async {

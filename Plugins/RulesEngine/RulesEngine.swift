@@ -1,0 +1,127 @@
+import Foundation
+import HubPluginKit
+import HubRules
+import Synchronization
+
+/// The rule engine plugin: rulesets written by business users (docs/rules.md), versioned in
+/// the host's durable KV, published hot through admin commands, evaluated compiled.
+///
+/// Config: `rulesets: [paths]` seed rulesets (published at start when new or edited);
+/// `snapshot_interval_ms` (default 1000) how often velocity windows are saved.
+final class RulesEngine: RulesPlugin {
+    let host: HostServices
+    let store: RulesetStore
+    let state: RuleState
+    let manifestDir: String
+    private let stopping = Atomic<Bool>(false)
+    private let windowsDirty = Atomic<Bool>(false)
+    private let evaluated: HostServices.Metric?
+    /// The longest velocity window of any live rule: snapshots keep nothing older.
+    private let horizon = Atomic<Int64>(86_400_000_000_000)
+
+    init(context: PluginContext) throws(PluginError) {
+        host = context.host
+        for member in context.config.objectValue ?? [] where !member.key.hasPrefix("_") && !["rulesets", "snapshot_interval_ms"].contains(member.key) {
+            throw .invalid("config: unknown key '\(member.key)' (known: rulesets, snapshot_interval_ms)")
+        }
+        manifestDir = context.config["_manifest_dir"]?.stringValue ?? ""
+        store = RulesetStore(host: context.host)
+        state = RuleState(ledger: KVLedger(host: context.host), windows: VelocityWindows())
+        var seeds: [(path: String, text: String)] = []
+        for (index, entry) in (context.config["rulesets"]?.arrayValue ?? []).enumerated() {
+            guard let path = entry.stringValue else { throw .invalid("config.rulesets[\(index)]: must be a path to a ruleset file") }
+            let resolved = context.resolvePath(path)
+            seeds.append((resolved, String(decoding: try PluginFiles.read(resolved), as: UTF8.self)))
+        }
+        try store.start(seeds: seeds) { rulesetPath, tablePath in
+            Self.readTable(tablePath, besides: rulesetPath)
+        }
+        if let (bytes, _) = try? context.host.kvGet("velocity/snapshot") {
+            try? state.windows.restore(bytes, horizon: Int64(context.host.wallNanos()) - horizon.load(ordering: .relaxed))
+        }
+        evaluated = try? context.host.defineMetric("rules_evaluated_total", kind: .counter, help: "Orders judged by the rules")
+        let interval = context.config["snapshot_interval_ms"]?.intValue ?? 1000
+        updateHorizon()
+        scheduleSnapshots(every: max(50, Int(interval)))
+        let live = store.current
+        context.host.log(.info, "rules: \(live.count) live ruleset(s): \(live.map { "\($0.id) v\($0.version) (\($0.rules.count) rules)" }.joined(separator: ", "))")
+    }
+
+    deinit {
+        stopping.store(true, ordering: .releasing)
+        saveWindows()
+    }
+
+    static func readTable(_ path: String, besides rulesetPath: String) -> String? {
+        let base = rulesetPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let full = path.hasPrefix("/") || base.isEmpty ? path : base + "/" + path
+        return (try? PluginFiles.read(full)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func evaluate(_ order: OrderView) throws(PluginError) -> [UInt8] {
+        evaluated?.record(1)
+        let rulesets = store.current
+        let document: RuleDocument
+        do {
+            let json = try JSONParser.parse(order.json.array)
+            let context = order.context.isEmpty ? nil : try JSONParser.parse(order.context.array)
+            document = RuleDocument(json, extras: context?["predictions"].map { [("predictions", $0)] } ?? [])
+        } catch {
+            throw .invalid("order \(order.id): JSON the rules cannot read: \(error)")
+        }
+        let now = Int64(host.wallNanos())
+        var outcome = RuleOutcome()
+        for ruleset in rulesets {
+            let result = ruleset.evaluate(document, state: state, nowNanos: now)
+            if ruleset.rules.contains(where: { $0.velocity != nil }) { windowsDirty.store(true, ordering: .relaxed) }
+            outcome.merge(result)
+        }
+        return outcome.json(rulesets: rulesets.map { ($0.id, $0.version) })
+    }
+
+    // MARK: Velocity windows survive restarts and hot swaps
+
+    private func updateHorizon() {
+        let longest = store.current.flatMap(\.rules).compactMap { $0.velocity?.windowNanos }.max() ?? 0
+        horizon.store(max(longest, 1_000_000_000), ordering: .relaxed)
+    }
+
+    private func scheduleSnapshots(every milliseconds: Int) {
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .milliseconds(milliseconds)) { [weak self] in
+            guard let self, !self.stopping.load(ordering: .acquiring) else { return }
+            if self.windowsDirty.exchange(false, ordering: .acquiringAndReleasing) {
+                self.state.windows.prune(olderThan: Int64(self.host.wallNanos()) - self.horizon.load(ordering: .relaxed))
+                self.saveWindows()
+            }
+            self.scheduleSnapshots(every: milliseconds)
+        }
+    }
+
+    func saveWindows() {
+        _ = try? host.kvPut("velocity/snapshot", state.windows.snapshot(), expectedRevision: UInt64.max)
+    }
+
+    func exportState() throws(PluginError) -> (bytes: [UInt8], schema: UInt32)? {
+        (state.windows.snapshot(), 2)
+    }
+
+    func importState(_ bytes: [UInt8], schema: UInt32) throws(PluginError) {
+        guard schema == 2 else { throw .invalid("rules state schema \(schema) is not understood (expected 2: velocity windows)") }
+        do {
+            try state.windows.restore(bytes, horizon: Int64(host.wallNanos()) - horizon.load(ordering: .relaxed))
+        } catch {
+            throw .invalid("rules state: \(error)")
+        }
+    }
+
+    func health() -> JSONValue? {
+        .object([
+            ("rulesets", .array(store.current.map { set in
+                .object([("id", .string(set.id)), ("version", .number(String(set.version))), ("rules", .number(String(set.rules.count)))])
+            })),
+            ("velocity_keys", .number(String(state.windows.keyCount))),
+        ])
+    }
+
+    func published(_ ruleset: Ruleset) { updateHorizon() }
+}
