@@ -177,7 +177,7 @@ import Testing
         _ = try await HTTP.postOrder(h.baseURL, key: "m1", SampleOrders.order())
         let plugins = try await HTTP.send("GET", h.baseURL + "/v1/plugins").json as? [[String: Any]] ?? []
         #expect(plugins.compactMap { $0["slot"] as? String } == ["bus", "rules", "predictor", "wms"])
-        #expect(plugins.allSatisfy { ($0["sha256"] as? String)?.count == 64 && $0["abi"] as? String == "1.0" })
+        #expect(plugins.allSatisfy { ($0["sha256"] as? String)?.count == 64 && $0["abi"] as? String == "1.1" })
         let health = try await HTTP.send("GET", h.baseURL + "/v1/health")
         #expect(health.status == 200)
         #expect(health.object["status"] as? String == "ok")
@@ -198,7 +198,10 @@ import Testing
         let text = spec.text
         #expect(text.hasPrefix("openapi: 3"))
         let routes = ["/v1/orders:", "/v1/orders/{id}:", "/v1/orders/{id}/events:", "/v1/orders/{id}/transitions:",
-                      "/v1/plugins:", "/v1/predictions/suggestions:", "/v1/lifecycle:", "/v1/health:", "/metrics:", "/openapi.yaml:"]
+                      "/v1/plugins:", "/v1/predictions/suggestions:", "/v1/lifecycle:", "/v1/health:", "/metrics:", "/openapi.yaml:",
+                      "/v1/rulesets:", "/v1/rulesets/{ruleset}/versions:", "/v1/rulesets/{ruleset}/versions/{version}:",
+                      "/v1/rulesets/{ruleset}/publish:", "/v1/rulesets/{ruleset}/rollback:", "/v1/rulesets/{ruleset}/simulate:",
+                      "/v1/rulesets/{ruleset}/lint:", "/v1/promotions/usage:"]
         let specPaths = text.split(separator: "\n").filter { $0.hasPrefix("  /") }.map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(Set(specPaths) == Set(routes), "spec paths \(specPaths) vs server routes \(routes)")
         // Every documented path answers something other than 404 on the live server.
