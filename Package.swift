@@ -57,7 +57,7 @@ let package = Package(
             name: "RulesBasic", dependencies: ["HubPluginKit"], path: "Plugins/RulesBasic",
             swiftSettings: swiftSettings),
         .target(
-            name: "RulesEngine", dependencies: ["HubPluginKit", "HubRules"], path: "Plugins/RulesEngine",
+            name: "RulesEngine", dependencies: ["CHubABI", "HubPluginKit", "HubRules"], path: "Plugins/RulesEngine",
             swiftSettings: swiftSettings),
         .target(
             name: "PredictorLogistic", dependencies: ["HubPluginKit"], path: "Plugins/PredictorLogistic",

@@ -1,3 +1,4 @@
+import CHubABI
 import Foundation
 import HubPluginKit
 import HubRules
@@ -33,8 +34,13 @@ final class RulesEngine: RulesPlugin {
             let resolved = context.resolvePath(path)
             seeds.append((resolved, String(decoding: try PluginFiles.read(resolved), as: UTF8.self)))
         }
-        try store.start(seeds: seeds) { rulesetPath, tablePath in
-            Self.readTable(tablePath, besides: rulesetPath)
+        do {
+            try store.start(seeds: seeds) { rulesetPath, tablePath in Self.readTable(tablePath, besides: rulesetPath) }
+        } catch where error.status == HUB_UNSUPPORTED {
+            // No durable KV (e.g. `orderhub check`, which runs plugins without a bus): the seeds
+            // are still compiled, so a broken ruleset is reported, but nothing can be published.
+            try store.startWithoutKV(seeds: seeds) { rulesetPath, tablePath in Self.readTable(tablePath, besides: rulesetPath) }
+            context.host.log(.warn, "rules: the host offers no durable KV; seed rulesets are live but versions, publishing and promotion limits are unavailable")
         }
         if let (bytes, _) = try? context.host.kvGet("velocity/snapshot") {
             try? state.windows.restore(bytes, horizon: Int64(context.host.wallNanos()) - horizon.load(ordering: .relaxed))

@@ -199,6 +199,17 @@ final class RulesetStore: Sendable {
         }
     }
 
+    /// Compiles the seeds and makes them live, storing nothing (hosts without KV).
+    func startWithoutKV(seeds: [(path: String, text: String)], tableFiles: @escaping (String, String) -> String?) throws(PluginError) {
+        for seed in seeds {
+            do {
+                swapIn(try RulesetParser.compile(text: seed.text, file: seed.path) { tableFiles(seed.path, $0) })
+            } catch {
+                throw .invalid(error.description)
+            }
+        }
+    }
+
     /// FNV-1a, enough to notice an edited seed file.
     static func digest(_ text: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
