@@ -2,81 +2,192 @@ import HubPluginKit
 import HubRules
 import Synchronization
 
-/// Promotion limits kept in the host's durable KV (the state bus), so they survive restarts
-/// and hold across hub nodes that share a bus: every update is a compare-and-set, retried
-/// when another writer got there first. A local lock keeps this node's racers in line so
-/// they do not spin on CAS conflicts with each other.
+/// Promotion limits that hold exactly across concurrent orders, restarts and hub nodes, at
+/// the cost of one durable write per block of orders rather than per order.
+///
+/// The host's KV (the state bus) holds, per promotion, how much of each limit has been
+/// *claimed* by nodes. A node claims a block (a lease: some redemptions, some budget) with a
+/// compare-and-set and hands it out from memory under a lock. Claims never pass a limit, and
+/// a node never gives more than it claimed, so no order is ever over the limit. A crash loses
+/// the unused rest of a block (the promotion ends slightly short, never over); a clean stop
+/// gives it back. Per-customer counts are written per order (they cannot be leased).
 final class KVLedger: PromotionLedger {
-    private let host: HostServices
-    private let local = Mutex<Void>(())
-
-    init(host: HostServices) { self.host = host }
-
-    private struct Usage { var redemptions: Int64; var given: Int64; var revision: UInt64 }
-
-    private func usage(_ key: String) throws(PluginError) -> Usage {
-        guard let (value, revision) = try host.kvGet(key) else { return Usage(redemptions: 0, given: 0, revision: 0) }
-        let document = try? JSONParser.parse(value)
-        return Usage(redemptions: document?["redemptions"]?.intValue ?? 0, given: document?["given_minor"]?.intValue ?? 0, revision: revision)
+    private struct Lease {
+        var redemptions: Int64 = 0
+        var budgetMinor: Int64 = 0
+        /// Given since the last flush (what /v1/promotions/usage adds to the stored figures).
+        var givenRedemptions: Int64 = 0
+        var givenMinor: Int64 = 0
+        /// When the KV last said a limit is used up: re-asked at most once a second.
+        var exhaustedAt: UInt64?
+    }
+    private struct Stored {
+        var claimedRedemptions: Int64 = 0
+        var claimedMinor: Int64 = 0
+        var givenRedemptions: Int64 = 0
+        var givenMinor: Int64 = 0
+        var revision: UInt64 = 0
     }
 
-    private func put(_ key: String, _ usage: Usage, redemptions: Int64, given: Int64) throws(PluginError) -> Bool {
-        var writer = JSONWriter(capacity: 64)
-        writer.object { o in
-            o.field("redemptions", redemptions)
-            o.field("given_minor", given)
-        }
-        do {
-            _ = try host.kvPut(key, writer.bytes, expectedRevision: usage.revision)
-            return true
-        } catch where error.status == 9 {  // HUB_CONFLICT: someone else wrote first
-            return false
-        }
+    private let host: HostServices
+    private let leases = Mutex<[String: Lease]>([:])
+    /// How many blocks a limit is cut into: 1/blocks of it is claimed at a time.
+    private let blocks: Int64
+
+    init(host: HostServices, blocks: Int64 = 50) {
+        self.host = host
+        self.blocks = blocks
     }
 
     func reserve(_ request: LedgerRequest) -> LedgerDecision {
-        local.withLock { _ in
-            let key = "promo/\(request.ruleset)/\(request.rule)"
-            let customerKey = key + "/customer/" + request.customer
+        let key = "promo/\(request.ruleset)/\(request.rule)"
+        return leases.withLock { all -> LedgerDecision in
+            var lease = all[key] ?? Lease()
+            defer { all[key] = lease }
+            let limits = request.limits
             do throws(PluginError) {
-                for _ in 0..<50 {
-                    let total = try usage(key)
-                    let customer = request.limits.perCustomer == nil ? Usage(redemptions: 0, given: 0, revision: 0) : try usage(customerKey)
-                    if let reason = LimitCheck.refusal(request, redemptions: total.redemptions, givenMinor: total.given,
-                                                       customerRedemptions: customer.redemptions) {
-                        return .refused(reason)
+                let needRedemption = limits.redemptions != nil && lease.redemptions < 1
+                let needBudget = limits.budgetMinor != nil && lease.budgetMinor < request.discountMinor
+                if needRedemption || needBudget {
+                    if let at = lease.exhaustedAt, host.monotonicNanos() - at < 1_000_000_000 {
+                        return .refused(Self.reason(request, stored: nil))
                     }
-                    guard try put(key, total, redemptions: total.redemptions + 1, given: total.given + request.discountMinor) else { continue }
-                    if request.limits.perCustomer != nil {
-                        let fresh = try usage(customerKey)
-                        var counted = false
-                        if fresh.revision == customer.revision {
-                            counted = try put(customerKey, fresh, redemptions: fresh.redemptions + 1, given: fresh.given + request.discountMinor)
-                        }
-                        if !counted {
-                            try undo(key, discount: request.discountMinor)
-                            continue
-                        }
+                    let stored = try claim(key, request, lease: &lease)
+                    if (limits.redemptions != nil && lease.redemptions < 1) || (limits.budgetMinor != nil && lease.budgetMinor < request.discountMinor) {
+                        lease.exhaustedAt = host.monotonicNanos()
+                        return .refused(Self.reason(request, stored: stored))
                     }
-                    return .granted
+                    lease.exhaustedAt = nil
                 }
-                return .failed("too many concurrent writers on \(key)")
+                if let perCustomer = limits.perCustomer {
+                    guard try countCustomer(key + "/customer/" + request.customer, limit: perCustomer) else {
+                        return .refused("customer already used it the maximum \(perCustomer) time\(perCustomer == 1 ? "" : "s")")
+                    }
+                }
+                if limits.redemptions != nil { lease.redemptions -= 1 }
+                if limits.budgetMinor != nil { lease.budgetMinor -= request.discountMinor }
+                lease.givenRedemptions += 1
+                lease.givenMinor += request.discountMinor
+                return .granted
             } catch {
                 return .failed(error.message)
             }
         }
     }
 
-    /// Gives back a reservation whose per-customer half lost a race (then the whole is retried).
-    private func undo(_ key: String, discount: Int64) throws(PluginError) {
+    /// Claims the next block from the KV (compare-and-set, retried on a conflict).
+    private func claim(_ key: String, _ request: LedgerRequest, lease: inout Lease) throws(PluginError) -> Stored {
         for _ in 0..<50 {
-            let total = try usage(key)
-            if try put(key, total, redemptions: total.redemptions - 1, given: total.given - discount) { return }
+            var stored = try read(key)
+            var grabRedemptions: Int64 = 0, grabMinor: Int64 = 0
+            if let max = request.limits.redemptions, lease.redemptions < 1 {
+                grabRedemptions = min(max - stored.claimedRedemptions, Swift.max(1, max / blocks))
+            }
+            if let budget = request.limits.budgetMinor, lease.budgetMinor < request.discountMinor {
+                let wanted = Swift.max(request.discountMinor - lease.budgetMinor, budget / blocks)
+                grabMinor = min(budget - stored.claimedMinor, wanted)
+            }
+            grabRedemptions = Swift.max(0, grabRedemptions)
+            grabMinor = Swift.max(0, grabMinor)
+            if grabRedemptions == 0 && grabMinor == 0 { return stored }
+            stored.claimedRedemptions += grabRedemptions
+            stored.claimedMinor += grabMinor
+            if try write(key, stored) {
+                lease.redemptions += grabRedemptions
+                lease.budgetMinor += grabMinor
+                return stored
+            }
+        }
+        throw .again("too many concurrent writers on \(key)")
+    }
+
+    /// Counts one more use by a customer if under the limit (one durable CAS per order).
+    private func countCustomer(_ key: String, limit: Int64) throws(PluginError) -> Bool {
+        for _ in 0..<50 {
+            let current = try host.kvGet(key)
+            let count = current.flatMap { Int64(String(decoding: $0.value, as: UTF8.self)) } ?? 0
+            if count >= limit { return false }
+            do {
+                _ = try host.kvPut(key, Array(String(count + 1).utf8), expectedRevision: current?.revision ?? 0)
+                return true
+            } catch where error.status == 9 {
+                continue
+            }
+        }
+        throw .again("too many concurrent writers on \(key)")
+    }
+
+    private static func reason(_ request: LedgerRequest, stored: Stored?) -> String {
+        if let max = request.limits.redemptions, stored == nil || stored!.claimedRedemptions >= max {
+            return "limit of \(max) orders reached"
+        }
+        if let budget = request.limits.budgetMinor {
+            return "budget \(Self.money(budget)) would be exceeded"
+        }
+        return "limit reached"
+    }
+
+    static func money(_ minor: Int64) -> String {
+        "\(minor / 100).\(minor % 100 < 10 ? "0" : "")\(minor % 100)"
+    }
+
+    private func read(_ key: String) throws(PluginError) -> Stored {
+        guard let (value, revision) = try host.kvGet(key), let doc = try? JSONParser.parse(value) else { return Stored() }
+        return Stored(
+            claimedRedemptions: doc["claimed_redemptions"]?.intValue ?? 0, claimedMinor: doc["claimed_minor"]?.intValue ?? 0,
+            givenRedemptions: doc["given_redemptions"]?.intValue ?? 0, givenMinor: doc["given_minor"]?.intValue ?? 0,
+            revision: revision)
+    }
+
+    private func write(_ key: String, _ stored: Stored) throws(PluginError) -> Bool {
+        var writer = JSONWriter(capacity: 128)
+        writer.object { o in
+            o.field("claimed_redemptions", stored.claimedRedemptions)
+            o.field("claimed_minor", stored.claimedMinor)
+            o.field("given_redemptions", stored.givenRedemptions)
+            o.field("given_minor", stored.givenMinor)
+        }
+        do {
+            _ = try host.kvPut(key, writer.bytes, expectedRevision: stored.revision)
+            return true
+        } catch where error.status == 9 {  // HUB_CONFLICT: another writer got there first
+            return false
+        }
+    }
+
+    /// Writes what was given since the last flush; with `release`, also gives unused blocks
+    /// back (clean stop). Called by the plugin's timer and at shutdown.
+    func flush(release: Bool) {
+        let snapshot = leases.withLock { all -> [(String, Lease)] in
+            let taken = all.map { ($0.key, $0.value) }
+            for key in all.keys {
+                all[key]!.givenRedemptions = 0
+                all[key]!.givenMinor = 0
+                if release {
+                    all[key]!.redemptions = 0
+                    all[key]!.budgetMinor = 0
+                }
+            }
+            return taken
+        }
+        for (key, lease) in snapshot where lease.givenRedemptions > 0 || (release && (lease.redemptions > 0 || lease.budgetMinor > 0)) {
+            for _ in 0..<50 {
+                guard var stored = try? read(key) else { break }
+                stored.givenRedemptions += lease.givenRedemptions
+                stored.givenMinor += lease.givenMinor
+                if release {
+                    stored.claimedRedemptions -= lease.redemptions
+                    stored.claimedMinor -= lease.budgetMinor
+                }
+                if (try? write(key, stored)) == true { break }
+            }
         }
     }
 
     func usage(ruleset: String, rule: String) -> (redemptions: Int64, givenMinor: Int64) {
-        guard let total = try? usage("promo/\(ruleset)/\(rule)") else { return (0, 0) }
-        return (total.redemptions, total.given)
+        let key = "promo/\(ruleset)/\(rule)"
+        let local = leases.withLock { $0[key] ?? Lease() }
+        let stored = (try? read(key)) ?? Stored()
+        return (stored.givenRedemptions + local.givenRedemptions, stored.givenMinor + local.givenMinor)
     }
 }

@@ -13,6 +13,7 @@ final class RulesEngine: RulesPlugin {
     let host: HostServices
     let store: RulesetStore
     let state: RuleState
+    let ledger: KVLedger
     let manifestDir: String
     private let stopping = Atomic<Bool>(false)
     private let windowsDirty = Atomic<Bool>(false)
@@ -27,7 +28,8 @@ final class RulesEngine: RulesPlugin {
         }
         manifestDir = context.config["_manifest_dir"]?.stringValue ?? ""
         store = RulesetStore(host: context.host)
-        state = RuleState(ledger: KVLedger(host: context.host), windows: VelocityWindows())
+        ledger = KVLedger(host: context.host)
+        state = RuleState(ledger: ledger, windows: VelocityWindows())
         var seeds: [(path: String, text: String)] = []
         for (index, entry) in (context.config["rulesets"]?.arrayValue ?? []).enumerated() {
             guard let path = entry.stringValue else { throw .invalid("config.rulesets[\(index)]: must be a path to a ruleset file") }
@@ -56,6 +58,7 @@ final class RulesEngine: RulesPlugin {
     deinit {
         stopping.store(true, ordering: .releasing)
         saveWindows()
+        ledger.flush(release: true)
     }
 
     static func readTable(_ path: String, besides rulesetPath: String) -> String? {
@@ -99,6 +102,7 @@ final class RulesEngine: RulesPlugin {
                 self.state.windows.prune(olderThan: Int64(self.host.wallNanos()) - self.horizon.load(ordering: .relaxed))
                 self.saveWindows()
             }
+            self.ledger.flush(release: false)
             self.scheduleSnapshots(every: milliseconds)
         }
     }

@@ -17,9 +17,6 @@ def make_rules(money):
     def total(o):
         return sum(i["quantity"] * money(i["unit_price"]) for i in o["items"])
 
-    def total_where(o, keep):
-        return sum(i["quantity"] * money(i["unit_price"]) for i in o["items"] if keep(i))
-
     def total_cat(o, category):
         return sum(i["quantity"] * money(i["unit_price"]) for i in o["items"] if i["category"] == category)
 

@@ -436,6 +436,8 @@ def main():
     p.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default the first allowed)")
     p.add_argument("--no-install", action="store_true", help="never pip install a missing engine")
     p.add_argument("--counts", action="store_true", help="print how many orders each condition matched")
+    p.add_argument("--counts-out", default="",
+                   help="write the Decimal reference's per-rule match counts on the sample to this JSON file")
     args = p.parse_args()
 
     if not os.path.exists(args.orders_file):
@@ -458,6 +460,12 @@ def main():
     expected = [reference.truths(o) for o in check]
     ref_counts = [0] * len(conditions)
     reference.run(orders, ref_counts)
+    if args.counts_out:
+        with open(args.counts_out, "w", encoding="utf-8") as f:
+            json.dump({"orders": len(orders), "of_first": total,
+                       "matches": {c["id"]: k for c, k in zip(conditions, ref_counts)}}, f, indent=1)
+            f.write("\n")
+        print("# wrote the reference's per-rule match counts to %s" % args.counts_out)
 
     for engine in chosen:
         try:
