@@ -147,13 +147,25 @@ struct RulesCommand: ParsableCommand {
             // Parsing JSON is part of the per-order cost the plugin pays: measured separately.
             let raw = lines.map { Array($0.utf8) }
             let parseStart = DispatchTime.now().uptimeNanoseconds
-            let documents = try raw.map { RuleDocument(try JSONParser.parse($0)) }
+            let parsed = try raw.map { try JSONParser.parse($0) }
             let parseNs = Double(DispatchTime.now().uptimeNanoseconds - parseStart) / Double(max(1, raw.count))
+            let documents = parsed.map { RuleDocument($0) }
+            // The order's own time is the clock, so velocity windows see the file's pace.
+            let times = parsed.enumerated().map { index, order in
+                order["created_at"]?.stringValue.flatMap(Timestamp.parseRFC3339) ?? Int64(index) * 1_000_000
+            }
+            // Conditions only (what condition engines such as JSON Logic libraries do).
+            var matched = 0
+            let conditionsStart = DispatchTime.now().uptimeNanoseconds
+            for index in 0..<count {
+                matched += rules.matchingConditions(documents[index % documents.count], nowNanos: times[index % times.count])
+            }
+            let conditionSeconds = Double(DispatchTime.now().uptimeNanoseconds - conditionsStart) / 1e9
             let state = RuleState()
             var fired = 0
             let started = DispatchTime.now().uptimeNanoseconds
             for index in 0..<count {
-                let outcome = rules.evaluate(documents[index % documents.count], state: state, nowNanos: Int64(index) * 1_000_000)
+                let outcome = rules.evaluate(documents[index % documents.count], state: state, nowNanos: times[index % times.count])
                 fired += outcome.fired.count
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -161,6 +173,7 @@ struct RulesCommand: ParsableCommand {
             let nsPerRule = seconds * 1e9 / Double(count * rules.rules.count)
             compileTimes.sort()
             Output.out("ruleset=\(rules.id) rules=\(rules.rules.count) publish_ms_best=\(String(format: "%.3f", compileTimes[0])) publish_ms_median=\(String(format: "%.3f", compileTimes[compileTimes.count / 2]))")
+            Output.out("engine=orderhub-conditions orders=\(count) seconds=\(String(format: "%.3f", conditionSeconds)) orders_per_s=\(Int(Double(count) / conditionSeconds)) ns_per_rule=\(String(format: "%.1f", conditionSeconds * 1e9 / Double(count * rules.rules.count))) conditions_matched=\(matched)")
             Output.out("engine=orderhub orders=\(count) seconds=\(String(format: "%.3f", seconds)) orders_per_s=\(Int(perSecond)) ns_per_rule=\(String(format: "%.1f", nsPerRule)) rules_fired=\(fired)")
             Output.out("engine=orderhub+json_parse ns_per_order_parse=\(Int(parseNs)) orders_per_s_with_parse=\(Int(1e9 / (1e9 / perSecond + parseNs)))")
         }

@@ -114,26 +114,32 @@ import Testing
     @Test func firstBuyersLimitIsExactUnderConcurrencyAndSurvivesRestart() async throws {
         let h = try await HubHarness.start(extra: Self.engine, pipeline: "[engine]")
         defer { Task { await h.stop() } }
-        let limited = Self.checkout.replacingOccurrences(of: "redemptions: 1000", with: "redemptions: 5")
+        let limited = Self.checkout.replacingOccurrences(of: "redemptions: 1000", with: "redemptions: 60, per_customer: 1")
         _ = try await Self.post(h.baseURL, "/v1/rulesets", limited, type: "application/yaml")
         _ = try await Self.post(h.baseURL, "/v1/rulesets/checkout/publish")
         let base = h.baseURL
-        let discounted = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for index in 0..<24 {
+        // 70 buyers and one customer who tries 10 times race for 60 redemptions, 16 at a time.
+        let customers = (0..<70).map { "c-\($0)" } + Array(repeating: "c-dup", count: 10)
+        let results = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+            var results: [(String, Bool)] = []
+            for (index, customer) in customers.enumerated() {
+                if index >= 16, let done = try await group.next() { results.append(done) }
                 group.addTask {
-                    let order = try await Self.order(base, "race-\(index)", price: "320.00", customer: "c-\(index)")
-                    return (Self.rulesAnswer(order)["discount_minor"] as? Int ?? 0) > 0
+                    let order = try await Self.order(base, "race-\(index)", price: "320.00", customer: customer)
+                    return (customer, (Self.rulesAnswer(order)["discount_minor"] as? Int ?? 0) > 0)
                 }
             }
-            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            for try await done in group { results.append(done) }
+            return results
         }
-        #expect(discounted == 5, "exactly the first 5 buyers, never 6")
+        #expect(results.filter(\.1).count == 60, "exactly 60 buyers, never 61")
+        #expect(results.filter { $0.0 == "c-dup" && $0.1 }.count <= 1, "once per customer")
         try await h.restart()
         let usage = try await HTTP.send("GET", h.baseURL + "/v1/promotions/usage").json as? [[String: Any]]
-        #expect(usage?.first { $0["rule"] as? String == "spend-300-get-50" }?["redemptions"] as? Int == 5)
+        #expect(usage?.first { $0["rule"] as? String == "spend-300-get-50" }?["redemptions"] as? Int == 60)
         let late = try await Self.order(h.baseURL, "after-restart", price: "320.00", customer: "c-late")
         #expect((Self.rulesAnswer(late)["discount_minor"] as? Int) == 0)
-        #expect((Self.rulesAnswer(late)["skipped"] as? [[String: Any]])?.first?["reason"] as? String == "limit of 5 orders reached")
+        #expect((Self.rulesAnswer(late)["skipped"] as? [[String: Any]])?.first?["reason"] as? String == "limit of 60 orders reached")
     }
 
     @Test func velocityWindowsSurviveARestart() async throws {

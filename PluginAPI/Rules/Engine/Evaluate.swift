@@ -29,7 +29,13 @@ extension Ruleset {
 
         for rule in rules {
             frame.beginRule()
-            if let condition = rule.condition, !condition.expr(frame).truthy { continue }
+            if let condition = rule.condition {
+                // Conditions are pure: evaluate fast, and only for a rule that fires evaluate
+                // again noting the values read (its explanation).
+                guard condition.expr(frame).truthy else { continue }
+                frame.noting = true
+                _ = condition.expr(frame)
+            }
             if let velocity = rule.velocity {
                 let keyValue = velocity.key.expr(frame)
                 if keyValue.isNull { continue }  // no key (e.g. no client_ip): nothing to count
@@ -165,9 +171,7 @@ extension Ruleset {
         return max(0, minor)
     }
 
-    static func items(_ frame: EvalFrame) -> [RuleValue] {
-        frame.document.resolve(["items"]).map(RuleValue.init)?.arrayValue ?? []
-    }
+    static func items(_ frame: EvalFrame) -> [RuleValue] { frame.items }
 
     static func itemsTotalMinor(_ frame: EvalFrame) -> Int64 {
         items(frame).reduce(Num(0)) { $0 + ($1["quantity"] ?? .null).toNumber * ($1["unit_price"] ?? .null).toNumber }.minorUnits() ?? 0
@@ -200,5 +204,20 @@ extension Ruleset {
         var out: [(String, RuleValue)] = []
         for note in notes where !out.contains(where: { $0.0 == note.0 }) { out.append(note) }
         return out
+    }
+}
+
+extension Ruleset {
+    /// How many rules' conditions hold for the order, evaluating conditions only: no actions,
+    /// limits or velocity windows. What condition-only engines are compared with.
+    public func matchingConditions(_ document: RuleDocument, nowNanos: Int64) -> Int {
+        let frame = EvalFrame(document: document, environment: environment, slotCount: slotCount, nowNanos: nowNanos)
+        var count = 0
+        for rule in rules {
+            if let condition = rule.condition, !condition.expr(frame).truthy { continue }
+            if let table = rule.table, case .success(let rows) = table.select(table.inputs.map { $0.expr.expr(frame) }), rows.isEmpty { continue }
+            count += 1
+        }
+        return count
     }
 }

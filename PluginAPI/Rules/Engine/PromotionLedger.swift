@@ -51,17 +51,20 @@ public final class MemoryLedger: PromotionLedger {
     public func reserve(_ request: LedgerRequest) -> LedgerDecision {
         state.withLock { all in
             let key = request.ruleset + "/" + request.rule
-            var usage = all[key] ?? Usage()
-            if let reason = LimitCheck.refusal(request, redemptions: usage.redemptions, givenMinor: usage.given,
-                                               customerRedemptions: usage.customers[request.customer] ?? 0) {
-                return .refused(reason)
-            }
-            usage.redemptions += 1
-            usage.given += request.discountMinor
-            if request.limits.perCustomer != nil { usage.customers[request.customer, default: 0] += 1 }
-            all[key] = usage
-            return .granted
+            // Mutated in place: copying Usage out and back would copy its customers table.
+            return Self.reserve(request, in: &all[key, default: Usage()])
         }
+    }
+
+    private static func reserve(_ request: LedgerRequest, in usage: inout Usage) -> LedgerDecision {
+        if let reason = LimitCheck.refusal(request, redemptions: usage.redemptions, givenMinor: usage.given,
+                                           customerRedemptions: usage.customers[request.customer] ?? 0) {
+            return .refused(reason)
+        }
+        usage.redemptions += 1
+        usage.given += request.discountMinor
+        if request.limits.perCustomer != nil { usage.customers[request.customer, default: 0] += 1 }
+        return .granted
     }
 
     public func usage(ruleset: String, rule: String) -> (redemptions: Int64, givenMinor: Int64) {

@@ -110,12 +110,6 @@ public final class LogicCompiler {
         if parts.allSatisfy({ $0.constant != nil }) { return Compiled(constant: body(parts.map { $0.constant! })) }
         let exprs = parts.map(\.expr)
         switch exprs.count {
-        case 1:
-            let a = exprs[0]
-            return Compiled { frame in body([a(frame)]) }
-        case 2:
-            let (a, b) = (exprs[0], exprs[1])
-            return Compiled { frame in body([a(frame), b(frame)]) }
         default:
             return Compiled { frame in body(exprs.map { $0(frame) }) }
         }

@@ -9,20 +9,22 @@ extension LogicCompiler {
             // Σ quantity × unit_price, Σ quantity, or the number of lines, over lines passing a filter.
             try requireArgs(op, args, 0...1, at: node)
             let filter = args.isEmpty ? nil : try compileScoped(args[0], items: true).expr
-            let itemsSlot = rootSlot("items")
+            _ = rootSlot("items")
             let label = op
             return Compiled { frame in
                 var total = Num(0)
-                for item in frame.slot(itemsSlot, ["items"]).arrayValue ?? [] {
+                let items = frame.items
+                let lines = frame.lineTotals
+                for index in items.indices {
                     if let filter {
-                        frame.scopes.append(item)
+                        frame.scopes.append(items[index])
                         let keep = filter(frame).truthy
                         frame.scopes.removeLast()
                         if !keep { continue }
                     }
                     switch label {
-                    case "items_total": total = total + (item["quantity"] ?? .null).toNumber * (item["unit_price"] ?? .null).toNumber
-                    case "items_quantity": total = total + (item["quantity"] ?? .null).toNumber
+                    case "items_total": total = total + lines[index].total
+                    case "items_quantity": total = total + lines[index].quantity
                     default: total = total + Num(1)
                     }
                 }
@@ -33,10 +35,10 @@ extension LogicCompiler {
             try requireArgs(op, args, 1...2, at: node)
             let value = try compileScoped(args[0], items: true).expr
             let filter = args.count > 1 ? try compileScoped(args[1], items: true).expr : nil
-            let itemsSlot = rootSlot("items")
+            _ = rootSlot("items")
             return Compiled { frame in
                 var total = Num(0)
-                for item in frame.slot(itemsSlot, ["items"]).arrayValue ?? [] {
+                for item in frame.items {
                     frame.scopes.append(item)
                     if filter == nil || filter!(frame).truthy { total = total + value(frame).toNumber }
                     frame.scopes.removeLast()
@@ -147,10 +149,13 @@ extension LogicCompiler {
         }
         let slot = rootSlot("created_at")
         return { frame in
+            if let cached = frame.placedAtSeconds { return cached }
+            var seconds = frame.nowNanos / 1_000_000_000
             if case .string(let text) = frame.slot(slot, ["created_at"]), let nanos = Timestamp.parseRFC3339(text) {
-                return nanos / 1_000_000_000
+                seconds = nanos / 1_000_000_000
             }
-            return frame.nowNanos / 1_000_000_000
+            frame.placedAtSeconds = seconds
+            return seconds
         }
     }
 }

@@ -81,6 +81,29 @@ public final class EvalFrame {
 
     func beginRule() {
         notes.removeAll(keepingCapacity: true)
-        noting = true
+        noting = false
     }
+
+    /// The order's lines, converted once per evaluation.
+    var items: [RuleValue] {
+        if let cachedItems { return cachedItems }
+        let value = document.resolve(["items"]).map(RuleValue.init)?.arrayValue ?? []
+        cachedItems = value
+        return value
+    }
+    var cachedItems: [RuleValue]?
+
+    /// quantity and quantity × unit_price of each line, computed once per evaluation.
+    var lineTotals: [(quantity: Num, total: Num)] {
+        if let cachedLineTotals { return cachedLineTotals }
+        let value = items.map { item -> (quantity: Num, total: Num) in
+            let quantity = (item["quantity"] ?? .null).toNumber
+            return (quantity, quantity * (item["unit_price"] ?? .null).toNumber)
+        }
+        cachedLineTotals = value
+        return value
+    }
+    var cachedLineTotals: [(quantity: Num, total: Num)]?
+    /// When the order was placed (created_at, else now), parsed once per evaluation.
+    var placedAtSeconds: Int64?
 }

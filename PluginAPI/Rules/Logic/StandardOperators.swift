@@ -22,8 +22,12 @@ extension LogicCompiler {
         case "===": return pure2(try compileAll(args)) { .bool(RuleValue.strictEquals($0, $1)) }
         case "!=": return pure2(try compileAll(args)) { .bool(!RuleValue.looseEquals($0, $1)) }
         case "!==": return pure2(try compileAll(args)) { .bool(!RuleValue.strictEquals($0, $1)) }
-        case "!": return pure([try compile(args.first ?? SourceNode(.null))]) { .bool(!$0[0].truthy) }
-        case "!!": return pure([try compile(args.first ?? SourceNode(.null))]) { .bool($0[0].truthy) }
+        case "!", "!!":
+            let operand = try compile(args.first ?? SourceNode(.null))
+            let negate = op == "!"
+            if let constant = operand.constant { return Compiled(constant: .bool(constant.truthy != negate)) }
+            let expr = operand.expr
+            return negate ? Compiled { frame in .bool(!expr(frame).truthy) } : Compiled { frame in .bool(expr(frame).truthy) }
         case "or", "and": return try logical(op == "and", args)
         case "<", "<=", ">", ">=": return try comparison(op, args, at: node)
         case "max", "min":
@@ -37,6 +41,10 @@ extension LogicCompiler {
                 }
                 return .number(best)
             }
+        case "+" where args.count == 2:
+            return pure2(try compileAll(args)) { .number($0.parseFloat + $1.parseFloat) }
+        case "*" where args.count == 2:
+            return pure2(try compileAll(args)) { .number($0.parseFloat * $1.parseFloat) }
         case "+":
             return pure(try compileAll(args)) { values in
                 .number(values.reduce(Num(0)) { $0 + $1.parseFloat })

@@ -17,8 +17,9 @@ public struct Ruleset: Sendable {
     public let compileNanos: Int64
 }
 
-/// One compiled rule.
-public struct CompiledRule: Sendable {
+/// One compiled rule. A class: evaluation walks fifty of these per order, and copying a
+/// struct of this size costs a retain per field.
+public final class CompiledRule: Sendable {
     public let id: String
     public let description: String
     public let priority: Int
@@ -36,6 +37,25 @@ public struct CompiledRule: Sendable {
     public let writes: [String]
     /// How specific the rule's condition is (compared fields), for routing ties.
     public let specificity: Int
+
+    init(id: String, description: String, priority: Int, line: Int, column: Int, condition: Compiled?, whenSource: SourceNode?,
+         table: DecisionTable?, velocity: VelocitySpec?, actions: [RuleAction], promotion: PromotionSpec?, reads: [String],
+         writes: [String], specificity: Int) {
+        self.id = id
+        self.description = description
+        self.priority = priority
+        self.line = line
+        self.column = column
+        self.condition = condition
+        self.whenSource = whenSource
+        self.table = table
+        self.velocity = velocity
+        self.actions = actions
+        self.promotion = promotion
+        self.reads = reads
+        self.writes = writes
+        self.specificity = specificity
+    }
 }
 
 /// How a promotion combines with others, and its limits (held exactly across orders).

@@ -38,7 +38,8 @@ public enum Num: Sendable, CustomStringConvertible {
             }
         }
         if exact && seenDigit { return Num.exact(negative ? -mantissa : mantissa, scale: scale).normalized }
-        guard let double = Double(text) else { return nil }
+        // Exponent forms ("2e3"); never "inf" or "nan", which JavaScript reads as NaN.
+        guard seenDigit, let double = Double(text), double.isFinite else { return nil }
         return .real(double)
     }
 

@@ -69,6 +69,7 @@ public enum RuleValue: Sendable {
         case .bool(let b): return Num(b ? 1 : 0)
         case .number(let n): return n
         case .string(let s):
+            if let fast = Num.parse(s) { return fast }
             let trimmed = s.trimmingWhitespace
             if trimmed.isEmpty { return Num(0) }
             return Num.parse(trimmed) ?? .real(.nan)
@@ -84,6 +85,7 @@ public enum RuleValue: Sendable {
     public var parseFloat: Num {
         switch self {
         case .number(let n): return n
+        case .string(let s) where Num.parse(s) != nil: return Num.parse(s)!
         case .string(let s):
             let trimmed = s.trimmingWhitespace
             var end = trimmed.startIndex
@@ -146,7 +148,7 @@ public enum RuleValue: Sendable {
     public static func compare(_ a: RuleValue, _ b: RuleValue) -> Int? {
         let pa = a.primitive, pb = b.primitive
         if case .string(let x) = pa, case .string(let y) = pb {
-            return x == y ? 0 : (Array(x.utf16).lexicographicallyPrecedes(Array(y.utf16)) ? -1 : 1)
+            return x == y ? 0 : (x.utf16.lexicographicallyPrecedes(y.utf16) ? -1 : 1)
         }
         return Num.compare(pa.toNumber, pb.toNumber)
     }
