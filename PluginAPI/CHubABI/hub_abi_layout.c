@@ -4,7 +4,7 @@
  * Compiled into the CHubABI target, the _Static_asserts fail the build if a released field
  * moves or changes size on this platform. Compiled on its own with -DHUB_LAYOUT_PRINT, it
  * prints one line per field ("struct.field offset size"); Tests/IntegrationTests/ABILayoutTests compares that
- * output with abi-1.0.layout: every pinned line must still be there (append-only).
+ * output with every abi-1.<minor>.layout: every pinned line must still be there (append-only).
  */
 #include "include/hub_abi.h"
 

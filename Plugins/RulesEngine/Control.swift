@@ -18,8 +18,9 @@ extension RulesEngine {
                 throw .invalid("the ruleset text is empty: send the YAML or JSON of one ruleset")
             }
             let file = args["file"]?.stringValue ?? "ruleset"
+            let folders = tableFolders
             let (ruleset, number) = try store.create(source: source, file: file, note: args["note"]?.stringValue ?? "") { path in
-                Self.readTable(path, besides: manifestDir + "/")
+                folders.lazy.compactMap { Self.readTable(path, besides: $0 + "/") }.first
             }
             let lint = LintReport(ruleset, file: file)
             answer = .object([

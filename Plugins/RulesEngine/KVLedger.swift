@@ -20,6 +20,7 @@ final class KVLedger: PromotionLedger {
         var givenMinor: Int64 = 0
         /// When the KV last said a limit is used up: re-asked at most once a second.
         var exhaustedAt: UInt64?
+        var refusal = ""
     }
     private struct Stored {
         var claimedRedemptions: Int64 = 0
@@ -50,18 +51,19 @@ final class KVLedger: PromotionLedger {
                 let needBudget = limits.budgetMinor != nil && lease.budgetMinor < request.discountMinor
                 if needRedemption || needBudget {
                     if let at = lease.exhaustedAt, host.monotonicNanos() - at < 1_000_000_000 {
-                        return .refused(Self.reason(request, stored: nil))
+                        return .refused(lease.refusal)
                     }
                     let stored = try claim(key, request, lease: &lease)
                     if (limits.redemptions != nil && lease.redemptions < 1) || (limits.budgetMinor != nil && lease.budgetMinor < request.discountMinor) {
                         lease.exhaustedAt = host.monotonicNanos()
-                        return .refused(Self.reason(request, stored: stored))
+                        lease.refusal = Self.reason(request, stored: stored, lease: lease)
+                        return .refused(lease.refusal)
                     }
                     lease.exhaustedAt = nil
                 }
                 if let perCustomer = limits.perCustomer {
                     guard try countCustomer(key + "/customer/" + request.customer, limit: perCustomer) else {
-                        return .refused("customer already used it the maximum \(perCustomer) time\(perCustomer == 1 ? "" : "s")")
+                        return .refused("customer already used it \(perCustomer) time\(perCustomer == 1 ? "" : "s") (limit \(perCustomer))")
                     }
                 }
                 if limits.redemptions != nil { lease.redemptions -= 1 }
@@ -117,12 +119,11 @@ final class KVLedger: PromotionLedger {
         throw .again("too many concurrent writers on \(key)")
     }
 
-    private static func reason(_ request: LedgerRequest, stored: Stored?) -> String {
-        if let max = request.limits.redemptions, stored == nil || stored!.claimedRedemptions >= max {
-            return "limit of \(max) orders reached"
-        }
+    /// The same wording as the sandbox's ledger (LimitCheck), so a simulation reads like live.
+    private static func reason(_ request: LedgerRequest, stored: Stored, lease: Lease) -> String {
+        if let max = request.limits.redemptions, lease.redemptions < 1 { return "limit of \(max) orders reached" }
         if let budget = request.limits.budgetMinor {
-            return "budget \(Self.money(budget)) would be exceeded"
+            return "budget \(Self.money(budget)) would be exceeded (\(Self.money(stored.claimedMinor - lease.budgetMinor)) given)"
         }
         return "limit reached"
     }

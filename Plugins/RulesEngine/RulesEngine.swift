@@ -15,6 +15,9 @@ final class RulesEngine: RulesPlugin {
     let state: RuleState
     let ledger: KVLedger
     let manifestDir: String
+    /// Where a ruleset sent over HTTP finds its csv_file tables: the manifest's folder, then
+    /// the folders of the seed rulesets.
+    let tableFolders: [String]
     private let stopping = Atomic<Bool>(false)
     private let windowsDirty = Atomic<Bool>(false)
     private let evaluated: HostServices.Metric?
@@ -31,11 +34,14 @@ final class RulesEngine: RulesPlugin {
         ledger = KVLedger(host: context.host)
         state = RuleState(ledger: ledger, windows: VelocityWindows())
         var seeds: [(path: String, text: String)] = []
+        var folders = [context.config["_manifest_dir"]?.stringValue ?? ""]
         for (index, entry) in (context.config["rulesets"]?.arrayValue ?? []).enumerated() {
             guard let path = entry.stringValue else { throw .invalid("config.rulesets[\(index)]: must be a path to a ruleset file") }
             let resolved = context.resolvePath(path)
             seeds.append((resolved, String(decoding: try PluginFiles.read(resolved), as: UTF8.self)))
+            folders.append(resolved.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/"))
         }
+        tableFolders = folders
         do {
             try store.start(seeds: seeds) { rulesetPath, tablePath in Self.readTable(tablePath, besides: rulesetPath) }
         } catch where error.status == HUB_UNSUPPORTED {
@@ -85,6 +91,8 @@ final class RulesEngine: RulesPlugin {
             if ruleset.rules.contains(where: { $0.velocity != nil }) { windowsDirty.store(true, ordering: .relaxed) }
             outcome.merge(result)
         }
+        // Several rulesets never discount more than the items are worth together.
+        outcome.discountMinor = min(outcome.discountMinor, max(0, order.itemsTotalMinor))
         return outcome.json(rulesets: rulesets.map { ($0.id, $0.version) })
     }
 

@@ -174,14 +174,20 @@ final class RulesetStore: Sendable {
     /// manifest) becomes a new published version when its content changed since last start.
     func start(seeds: [(path: String, text: String)], tableFiles: @escaping (String, String) -> String?) throws(PluginError) {
         for seed in seeds {
-            let digest = Self.digest(seed.text)
             let file = seed.path.split(separator: "/").last.map(String.init) ?? seed.path
             let id: String
+            // The digest covers the tables too: editing only a CSV table is a new version.
+            var tableTexts: [String] = []
             do {
-                id = try RulesetParser.compile(text: seed.text, file: seed.path) { tableFiles(seed.path, $0) }.id
+                id = try RulesetParser.compile(text: seed.text, file: seed.path) { path in
+                    let text = tableFiles(seed.path, path)
+                    tableTexts.append(path + "\n" + (text ?? ""))
+                    return text
+                }.id
             } catch {
                 throw .invalid(error.description)
             }
+            let digest = Self.digest(([seed.text] + tableTexts).joined(separator: "\u{0}"))
             if let (index, _) = try index(id), index.seedDigest == digest, index.live > 0 { continue }
             let (_, number) = try create(source: seed.text, file: file, note: "seeded from \(seed.path)") { tableFiles(seed.path, $0) }
             _ = try publish(id, number)

@@ -83,6 +83,9 @@ static const char *fixture_last_error(void *inst) {
 FIXTURE_MAYBE_UNUSED static const hub_plugin_desc fixture_desc = {
 #ifdef FIXTURE_SMALL_DESC
     .struct_size = 16,
+#elif defined(FIXTURE_ABI_1_0)
+    /* A plugin built against ABI 1.0: its descriptor ends where 1.0's did (before control). */
+    .struct_size = offsetof(hub_plugin_desc, control),
 #else
     .struct_size = sizeof(hub_plugin_desc),
 #endif

@@ -34,6 +34,21 @@ import Testing
         instance.destroy()
     }
 
+    /// A plugin built against 1.0 (smaller descriptor, minor 0) loads and works in a 1.1 host;
+    /// the host never reads the 1.1 field past its struct_size.
+    @Test func pluginBuiltForTheOlderMinorLoads() throws {
+        let library = try PluginLibrary(path: try build("abi10", ["FIXTURE_ABI_1_0", "FIXTURE_MINOR=0"]), expectedSHA256: nil)
+        #expect(library.descriptor.abiMinor == 0)
+        #expect(library.descriptor.structSize == 128)
+        let context = HostContext(slot: "c", config: .object([]), logger: Logger(label: "t"), metrics: MetricsRegistry(), backend: nil)
+        let instance = try PluginInstance(library: library, context: context, configJSON: Array("{}".utf8))
+        #expect(!instance.supportsControl)
+        #expect(throws: PluginCallError.self) { try instance.control("rulesets.list", Array("{}".utf8)) }
+        let ack = try instance.deliver(BusEvent(id: "e1", source: "/t", type: "t", subject: "o", data: [], producer: "t", timeUnixNanos: 1, sequence: 1))
+        #expect(String(decoding: ack, as: UTF8.self) == #"{"ok":true}"#)
+        instance.destroy()
+    }
+
     @Test func missingFile() {
         let error = refusal(directory + "/nope.so")
         #expect(error?.code == .fileMissing)

@@ -54,6 +54,16 @@ public enum PluginConformance {
         }
         defer { instance.destroy() }
         results.append(contentsOf: KindExercise.run(instance, deliver: deliver))
+        if instance.supportsControl {
+            // ABI 1.1 control: an unknown command must be refused as NOT_FOUND with a reason.
+            do {
+                let answer = try instance.control("orderhub.check.no-such-command", Array("{}".utf8))
+                record("control", false, "answered an unknown command instead of HUB_NOT_FOUND: \(String(decoding: answer.prefix(80), as: UTF8.self))")
+            } catch {
+                record("control", error.status == 8 && error.message != "no reason given",
+                       "unknown command: \(error.statusName)\(error.message.isEmpty ? "" : " (\(error.message))")")
+            }
+        }
         if let health = instance.health() {
             let status = (try? JSONParser.parse(health))?["status"]?.stringValue
             record("health", ["ok", "degraded", "down"].contains(status ?? ""), "reports \(status.map { "\"\($0)\"" } ?? "no valid status: \(String(decoding: health.prefix(80), as: UTF8.self))")")

@@ -17,7 +17,8 @@
  *   4. Append-only: released fields are never reordered, resized, removed or given a new
  *      meaning. New fields go at the end of a struct, marked "ABI 1.x and later".
  *      Changed semantics get a new name (_v2). Layout of released fields is pinned by
- *      hub_abi_layout.c (static asserts), PluginAPI/CHubABI/abi-1.0.layout (offsets, a test)
+ *      hub_abi_layout.c (static asserts), PluginAPI/CHubABI/abi-1.<minor>.layout (offsets of each
+ *      release, a test)
  *      and PluginAPI/CHubABI/abi-releases.txt (a hash of these declarations per release).
  *   5. No enum or bool fields: fixed-width integers plus #defines.
  *
@@ -117,7 +118,7 @@ typedef struct hub_buf {
 #define HUB_CAP_STATE_EXPORT (1ull << 4) /* export_state() and import_state() (hot swap) */
 #define HUB_CAP_UNLOAD_SAFE (1ull << 5)  /* the library may be dlclose'd (C/Rust only) */
 #define HUB_CAP_CONTROL (1ull << 6)      /* control() answers admin commands (ABI 1.1 and later) */
-/* bits 6..47 reserved for the ABI; 48..63 plugin-defined. */
+/* bits 7..47 reserved for the ABI; 48..63 plugin-defined. */
 
 /* Host capability bits (hub_host_api.caps). */
 #define HUB_HOST_CAP_KV (1ull << 0)        /* kv_get/kv_put are backed by the state bus */
@@ -408,8 +409,9 @@ typedef struct hub_plugin_desc {
     /** HUB_CAP_CONTROL: an admin command for this instance, e.g. a rules engine's
      *  "rulesets.publish". command: the name (UTF-8); args_json: a JSON object; *out_json
      *  (owned by the host): the answer as JSON. HUB_NOT_FOUND: no such command;
-     *  HUB_INVALID: bad arguments (reason in last_error). May be called from any thread,
-     *  concurrently with the kind's calls, and may block briefly (disk, KV). */
+     *  HUB_INVALID: bad arguments (reason in last_error). Called from any
+     *  thread under the instance's threading model like every other call (so a
+     *  thread_safe plugin sees it concurrently with kind calls); may block briefly. */
     hub_status (*control)(void *inst, hub_bytes command, hub_bytes args_json, hub_buf *out_json);
 } hub_plugin_desc;
 

@@ -153,6 +153,8 @@ extension Ruleset {
     func discountMinor(_ discount: RuleAction.Discount, frame: EvalFrame) -> Int64 {
         var base = Num(0)
         for item in Self.items(frame) {
+            // Lines the channel marked no_discount never count toward a discount.
+            if (item["no_discount"] ?? .null).truthy { continue }
             if let filter = discount.lines {
                 frame.scopes.append(item)
                 let keep = filter.expr(frame).truthy
