@@ -156,9 +156,9 @@ extension Ruleset {
             // Lines the channel marked no_discount never count toward a discount.
             if (item["no_discount"] ?? .null).truthy { continue }
             if let filter = discount.lines {
-                frame.scopes.append(item)
+                let saved = frame.enter(item)
                 let keep = filter.expr(frame).truthy
-                frame.scopes.removeLast()
+                frame.leave(saved)
                 if !keep { continue }
             }
             base = base + (item["quantity"] ?? .null).toNumber * (item["unit_price"] ?? .null).toNumber

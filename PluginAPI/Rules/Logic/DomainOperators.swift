@@ -17,9 +17,9 @@ extension LogicCompiler {
                 let lines = frame.lineTotals
                 for index in items.indices {
                     if let filter {
-                        frame.scopes.append(items[index])
+                        let saved = frame.enter(items[index])
                         let keep = filter(frame).truthy
-                        frame.scopes.removeLast()
+                        frame.leave(saved)
                         if !keep { continue }
                     }
                     switch label {
@@ -39,9 +39,9 @@ extension LogicCompiler {
             return Compiled { frame in
                 var total = Num(0)
                 for item in frame.items {
-                    frame.scopes.append(item)
+                    let saved = frame.enter(item)
                     if filter == nil || filter!(frame).truthy { total = total + value(frame).toNumber }
-                    frame.scopes.removeLast()
+                    frame.leave(saved)
                 }
                 frame.note("sum_items", .number(total))
                 return .number(total)

@@ -54,7 +54,16 @@ public final class EvalFrame {
     /// Evaluation time (unix ns): the hub's clock live, the recorded time in a replay.
     public let nowNanos: Int64
     var slots: [RuleValue?]
-    var scopes: [RuleValue] = []
+    /// The element map/filter/reduce/items operators are visiting (nil at the order's level).
+    var current: RuleValue?
+
+    @inline(__always) func enter(_ value: RuleValue) -> RuleValue? {
+        let saved = current
+        current = value
+        return saved
+    }
+
+    @inline(__always) func leave(_ saved: RuleValue?) { current = saved }
     /// (label, value) pairs read while evaluating the current rule; see `RuleOutcome.why`.
     var notes: [(String, RuleValue)] = []
     var noting = false

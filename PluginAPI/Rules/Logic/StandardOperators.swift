@@ -126,7 +126,7 @@ extension LogicCompiler {
             }
             noteItemRead(path)
             return Compiled { frame in
-                guard let current = frame.scopes.last, let value = resolve(current, segments), !value.isNull else {
+                guard let current = frame.current, let value = resolve(current, segments), !value.isNull else {
                     return defaultExpr(frame)
                 }
                 return value
@@ -139,7 +139,7 @@ extension LogicCompiler {
             let segments = splitPath(pathExpr(frame).toText)
             let found: RuleValue?
             if atRoot { found = frame.document.resolve(segments).map(RuleValue.init) } else {
-                found = frame.scopes.last.flatMap { resolve($0, segments) }
+                found = frame.current.flatMap { resolve($0, segments) }
             }
             guard let value = found, !value.isNull else { return defaultExpr(frame) }
             return value
@@ -154,7 +154,7 @@ extension LogicCompiler {
                 let segments = splitPath(key.toText)
                 let value: RuleValue?
                 if atRoot { value = frame.document.resolve(segments).map(RuleValue.init) } else {
-                    value = frame.scopes.last.flatMap { resolve($0, segments) }
+                    value = frame.current.flatMap { resolve($0, segments) }
                 }
                 guard let value else { return true }
                 if value.isNull { return true }
@@ -244,16 +244,16 @@ extension LogicCompiler {
         case "map":
             run = { frame, elements in
                 .array(elements.map { element in
-                    frame.scopes.append(element)
-                    defer { frame.scopes.removeLast() }
+                    let saved = frame.enter(element)
+                    defer { frame.leave(saved) }
                     return body(frame)
                 })
             }
         case "filter":
             run = { frame, elements in
                 .array(elements.filter { element in
-                    frame.scopes.append(element)
-                    defer { frame.scopes.removeLast() }
+                    let saved = frame.enter(element)
+                    defer { frame.leave(saved) }
                     return body(frame).truthy
                 })
             }
@@ -262,9 +262,9 @@ extension LogicCompiler {
             run = { frame, elements in
                 if mode == "all" && elements.isEmpty { return .bool(false) }
                 for element in elements {
-                    frame.scopes.append(element)
+                    let saved = frame.enter(element)
                     let hit = body(frame).truthy
-                    frame.scopes.removeLast()
+                    frame.leave(saved)
                     if mode == "all" && !hit { return .bool(false) }
                     if mode != "all" && hit { return .bool(mode == "some") }
                 }
@@ -282,9 +282,9 @@ extension LogicCompiler {
         return Compiled { frame in
             var accumulator = initial(frame)
             for element in source(frame).arrayValue ?? [] {
-                frame.scopes.append(.object([("current", element), ("accumulator", accumulator)]))
+                let saved = frame.enter(.object([("current", element), ("accumulator", accumulator)]))
                 accumulator = body(frame)
-                frame.scopes.removeLast()
+                frame.leave(saved)
             }
             return accumulator
         }

@@ -97,8 +97,9 @@ public enum Num: Sendable, CustomStringConvertible {
 
     public static func + (a: Num, b: Num) -> Num {
         if let (x, y, s) = aligned(a, b) {
+            // Not normalised: the scale stays that of the operands (money stays at 2).
             let (v, o) = x.addingReportingOverflow(y)
-            if !o { return Num.exact(v, scale: s).normalized }
+            if !o { return Num.exact(v, scale: s) }
         }
         return .real(a.double + b.double)
     }
@@ -159,7 +160,7 @@ public enum Num: Sendable, CustomStringConvertible {
 
     /// The shortest text JavaScript would print for this number (1, 1.5, 300, 0.1).
     public var description: String {
-        switch self {
+        switch normalized {
         case .exact(let m, let s):
             if s == 0 { return String(m) }
             let magnitude = m.magnitude
