@@ -131,6 +131,9 @@ struct RulesCommand: ParsableCommand {
         @Option(name: .long, help: "How many orders to evaluate (the file is cycled).")
         var count: Int = 100_000
 
+        @Flag(name: .long, help: "Also print the time each rule's condition takes (the ten costliest).")
+        var perRule = false
+
         func run() throws {
             let text = try String(contentsOfFile: ruleset, encoding: .utf8)
             let base = URL(fileURLWithPath: ruleset).deletingLastPathComponent()
@@ -175,6 +178,13 @@ struct RulesCommand: ParsableCommand {
             Output.out("ruleset=\(rules.id) rules=\(rules.rules.count) publish_ms_best=\(String(format: "%.3f", compileTimes[0])) publish_ms_median=\(String(format: "%.3f", compileTimes[compileTimes.count / 2]))")
             Output.out("engine=orderhub-conditions orders=\(count) seconds=\(String(format: "%.3f", conditionSeconds)) orders_per_s=\(Int(Double(count) / conditionSeconds)) ns_per_rule=\(String(format: "%.1f", conditionSeconds * 1e9 / Double(count * rules.rules.count))) conditions_matched=\(matched)")
             Output.out("engine=orderhub orders=\(count) seconds=\(String(format: "%.3f", seconds)) orders_per_s=\(Int(perSecond)) ns_per_rule=\(String(format: "%.1f", nsPerRule)) rules_fired=\(fired)")
+            if perRule {
+                let cost = rules.conditionCost(Array(documents.prefix(20_000)), nowNanos: Array(times.prefix(20_000)))
+                let orders = Double(min(20_000, documents.count))
+                for (rule, nanos) in cost.sorted(by: { $0.nanos > $1.nanos }).prefix(10) {
+                    Output.out("rule=\(rule) ns_per_order=\(Int(Double(nanos) / orders))")
+                }
+            }
             Output.out("engine=orderhub+json_parse ns_per_order_parse=\(Int(parseNs)) orders_per_s_with_parse=\(Int(1e9 / (1e9 / perSecond + parseNs)))")
         }
     }

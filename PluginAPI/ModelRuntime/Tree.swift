@@ -13,6 +13,8 @@ final class Tree: Sendable {
     let internalCount: [Double]
     /// Longest root-to-leaf path, in splits (sizes TreeSHAP's path buffer).
     let maxDepth: Int
+    /// Cover-weighted mean output of each internal node (path contributions).
+    let nodeMean: [Double]
 
     private static let categoricalMask: UInt8 = 1
     private static let defaultLeftMask: UInt8 = 2
@@ -61,6 +63,8 @@ final class Tree: Sendable {
             for child in [leftChild[node], rightChild[node]] where child >= 0 { stack.append((child, depth + 1)) }
         }
         maxDepth = deepest
+        nodeMean = Self.nodeMeans(leafValue: leafValue, leafCount: leafCount, internalCount: internalCount,
+                                  left: leftChild, right: rightChild)
     }
 
     func predict(_ features: [Double]) -> Double {

@@ -47,9 +47,11 @@ struct ModelBundle: Sendable {
         }
     }
 
-    /// Top contributions (TreeSHAP; LightGBM models only).
-    func explain(_ row: [Double], top: Int) -> [(String, Double)] {
-        guard top > 0, case .lightgbm(let model) = scorer, let phi = model.contributions(row) else { return [] }
+    /// Top contributions (LightGBM models only): TreeSHAP when `exact`, else path
+    /// attribution (about the cost of scoring; see HubModelRuntime/PathContributions.swift).
+    func explain(_ row: [Double], top: Int, exact: Bool) -> [(String, Double)] {
+        guard top > 0, case .lightgbm(let model) = scorer,
+              let phi = exact ? model.contributions(row) : model.pathContributions(row) else { return [] }
         return zip(spec.names, phi).sorted { abs($0.1) > abs($1.1) }.prefix(top).map { ($0.0, $0.1) }
     }
 

@@ -83,8 +83,10 @@ final class TreePredictor: PredictorPlugin {
         let model = models.live
         let (row, probability) = model.score(order)
         let (label, highImpact) = quadrant.classify(order, probability: probability)
-        let wanted = explain == .all || (explain == .actAndCritical && (label == "act" || label == "critical"))
-        let contributions = wanted ? model.explain(row, top: topContributions) : []
+        // Every order is explained: exactly (TreeSHAP) where a person must act, by path
+        // attribution (as cheap as scoring) elsewhere, unless `explain: none`.
+        let exact = explain == .all || (explain == .actAndCritical && (label == "act" || label == "critical"))
+        let contributions = explain == .none ? [] : model.explain(row, top: topContributions, exact: exact)
         // Shadow: the candidate scores the same order; nothing acts on it.
         let shadow = models.candidate.map { candidate -> (version: String, score: Double, quadrant: String) in
             let score = candidate.score(order).probability
@@ -109,6 +111,7 @@ final class TreePredictor: PredictorPlugin {
             o.object("contributions") { c in
                 for (feature, value) in contributions { c.field(feature, (value * 10_000).rounded() / 10_000) }
             }
+            if !contributions.isEmpty { o.field("explanation", exact ? "treeshap" : "path") }
             o.field("missing_features", missing)
             if let shadow {
                 o.object("shadow") { c in

@@ -1,3 +1,4 @@
+import Foundation
 import HubJSON
 import HubRules
 import Testing
@@ -42,5 +43,18 @@ import Testing
             #expect(error.line == 2)
             #expect(error.message.contains("unknown operator 'frobnicate'"))
         }
+    }
+}
+
+/// Local time follows the zone's daylight-saving history (São Paulo had DST until 2019).
+@Suite struct LocalTimeTests {
+    @Test func daylightSavingIsApplied() throws {
+        let environment = RuleEnvironment(timeZone: try #require(TimeZone(identifier: "America/Sao_Paulo")))
+        func local(_ moment: String) throws -> JSONValue {
+            try JSONLogic.evaluate(SourceNode(json: json(#"{"local_time": ["\#(moment)"]}"#)), data: .null, environment: environment).json
+        }
+        #expect(try local("2026-12-24T23:30:00Z") == .string("20:30"))  // UTC-3, no DST since 2019
+        #expect(try local("2016-01-10T23:30:00Z") == .string("21:30"))  // UTC-2 in the 2015/16 summer
+        #expect(try local("2016-07-10T23:30:00Z") == .string("20:30"))
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import HubJSON
 
 /// The state rules keep across orders: promotion limits and velocity windows.
@@ -221,5 +222,23 @@ extension Ruleset {
             count += 1
         }
         return count
+    }
+}
+
+extension Ruleset {
+    /// Nanoseconds spent in each rule's condition over `documents` (for `orderhub rules bench
+    /// --per-rule`): where a ruleset's time goes.
+    public func conditionCost(_ documents: [RuleDocument], nowNanos: [Int64]) -> [(rule: String, nanos: UInt64)] {
+        var totals = [UInt64](repeating: 0, count: rules.count)
+        for (index, document) in documents.enumerated() {
+            let frame = EvalFrame(document: document, environment: environment, slotCount: slotCount, nowNanos: nowNanos[index])
+            for (position, rule) in rules.enumerated() {
+                let started = DispatchTime.now().uptimeNanoseconds
+                if let condition = rule.condition { _ = condition.expr(frame) }
+                if let table = rule.table { _ = table.select(table.inputs.map { $0.expr.expr(frame) }) }
+                totals[position] += DispatchTime.now().uptimeNanoseconds - started
+            }
+        }
+        return zip(rules, totals).map { ($0.id, $1) }
     }
 }

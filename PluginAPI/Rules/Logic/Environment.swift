@@ -1,19 +1,57 @@
 import Foundation
 import HubJSON
+import Synchronization
 
 /// What rules may consult besides the order: lookup tables and the merchant's time zone.
 public struct RuleEnvironment: Sendable {
     public let tables: [String: LookupTable]
     public let timeZone: TimeZone
+    private let offsets: ZoneOffsets
 
     public init(tables: [String: LookupTable] = [:], timeZone: TimeZone = TimeZone(identifier: "UTC")!) {
         self.tables = tables
         self.timeZone = timeZone
+        offsets = ZoneOffsets.of(timeZone)
     }
 
     /// Seconds east of UTC at a moment, in the merchant's zone (daylight saving included).
-    func utcOffset(atUnixSeconds seconds: Int64) -> Int64 {
-        Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds))))
+    func utcOffset(atUnixSeconds seconds: Int64) -> Int64 { offsets.offset(at: seconds) }
+}
+
+/// A zone's UTC offsets as a table of transitions, built once per zone per process, so a
+/// rule reading local time does a binary search, not a call into the time-zone database.
+final class ZoneOffsets: Sendable {
+    /// (from this UTC second on, this offset), ascending; covers 1970 to 2100.
+    let changes: [(from: Int64, offset: Int64)]
+    private static let cache = Mutex<[String: ZoneOffsets]>([:])
+
+    static func of(_ zone: TimeZone) -> ZoneOffsets {
+        cache.withLock { all in
+            if let known = all[zone.identifier] { return known }
+            let made = ZoneOffsets(zone)
+            all[zone.identifier] = made
+            return made
+        }
+    }
+
+    private init(_ zone: TimeZone) {
+        var changes: [(Int64, Int64)] = [(Int64.min, Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: 0))))]
+        var moment = Date(timeIntervalSince1970: 0)
+        let end = Date(timeIntervalSince1970: 4_102_444_800)  // 2100-01-01
+        while let next = zone.nextDaylightSavingTimeTransition(after: moment), next < end, changes.count < 1000 {
+            changes.append((Int64(next.timeIntervalSince1970), Int64(zone.secondsFromGMT(for: next))))
+            moment = next
+        }
+        self.changes = changes
+    }
+
+    func offset(at seconds: Int64) -> Int64 {
+        var low = 0, high = changes.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if changes[middle].from <= seconds { low = middle } else { high = middle - 1 }
+        }
+        return changes[low].offset
     }
 }
 

@@ -1,0 +1,24 @@
+import HubModelRuntime
+import Testing
+
+/// Path attribution, the cheap explanation every order gets: its contributions add up to
+/// the raw score exactly (like TreeSHAP's), and it names the same leading feature as
+/// TreeSHAP on most rows.
+@Suite struct PathContributionsTests {
+    @Test func addsUpToTheRawScoreOnEveryFixtureRow() throws {
+        let model = try LightGBMModel(text: Fixtures.text("lightgbm_late.txt"))
+        let rows = try Fixtures.rows("lightgbm_late_vectors.csv")
+        var sameTop = 0
+        for row in rows {
+            let features = Array(row.prefix(model.featureNames.count))
+            let path = try #require(model.pathContributions(features))
+            #expect(abs(path.reduce(0, +) - model.rawScore(features)) < 1e-9)
+            let shap = try #require(model.contributions(features))
+            let top = { (phi: [Double]) in phi.dropLast().indices.max { abs(phi[$0]) < abs(phi[$1]) } }
+            if top(path) == top(shap) { sameTop += 1 }
+            // Both share the base value: the training mean of the trees' output.
+            #expect(abs(path.last! - shap.last!) < 1e-9)
+        }
+        #expect(Double(sameTop) / Double(rows.count) > 0.5, "\(sameTop) of \(rows.count) rows share the top feature")
+    }
+}
