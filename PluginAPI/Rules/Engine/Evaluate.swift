@@ -42,7 +42,8 @@ extension Ruleset {
                 if keyValue.isNull { continue }  // no key (e.g. no client_ip): nothing to count
                 let distinct = velocity.distinct.map { $0.expr(frame).toText }
                 let key = id + "/" + rule.id + "/" + keyValue.toText
-                let counts = state.windows.record(key, now: nowNanos, window: velocity.windowNanos, distinct: distinct)
+                let counts = state.windows.record(key, now: nowNanos, window: velocity.windowNanos, distinct: distinct,
+                                                  keepTimes: velocity.atLeast, keepDistinct: max(1, velocity.distinctAtLeast))
                 frame.noting = true
                 frame.note("velocity.\(velocity.keyLabel)", keyValue)
                 frame.note("velocity.count", .int(Int64(counts.count)))

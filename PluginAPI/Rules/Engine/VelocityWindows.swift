@@ -5,9 +5,13 @@ import Synchronization
 /// orders and the value counted distinct. Sharded so concurrent orders with different keys
 /// do not wait on one lock; one key's updates are serialised, so counts are exact.
 public final class VelocityWindows: Sendable {
+    /// What one key keeps: only what the rule's thresholds can need. "At least N orders in
+    /// the window" holds exactly when the N-th most recent order is inside it, so the N most
+    /// recent times suffice; likewise the K most recently seen distinct values for "at least K
+    /// distinct". Memory and work per order are bounded by the thresholds, not by traffic.
     struct Entry: Sendable {
         var times: [Int64] = []
-        var distinct: [String] = []
+        var recent: [(value: String, time: Int64)] = []
     }
     final class Shard: Sendable {
         let entries = Mutex<[String: Entry]>([:])
@@ -25,26 +29,28 @@ public final class VelocityWindows: Sendable {
         return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
     }
 
-    /// Records one order at `now` and returns the counts over the window, this order included.
-    public func record(_ key: String, now: Int64, window: Int64, distinct: String?) -> (count: Int, distinct: Int) {
+    /// Records one order at `now`; returns the orders and distinct values in the window, this
+    /// order included, counted up to `keepTimes` and `keepDistinct` (the rule's thresholds).
+    public func record(
+        _ key: String, now: Int64, window: Int64, distinct: String?, keepTimes: Int = 100_000, keepDistinct: Int = 100_000
+    ) -> (count: Int, distinct: Int) {
         shard(key).withLock { entries in
-            var entry = entries[key] ?? Entry()
             let horizon = now - window
-            if let firstKept = entry.times.firstIndex(where: { $0 > horizon }) {
-                if firstKept > 0 {
-                    entry.times.removeFirst(firstKept)
-                    entry.distinct.removeFirst(firstKept)
-                }
-            } else {
-                entry.times.removeAll()
-                entry.distinct.removeAll()
-            }
-            // Keep times sorted even when a replay records an older order late.
+            var entry = entries.removeValue(forKey: key) ?? Entry()
+            // Times stay sorted even when a replay records an older order late.
             let position = entry.times.lastIndex(where: { $0 <= now }).map { $0 + 1 } ?? 0
             entry.times.insert(now, at: position)
-            entry.distinct.insert(distinct ?? "", at: position)
+            if entry.times.count > keepTimes { entry.times.removeFirst(entry.times.count - keepTimes) }
+            if let distinct {
+                entry.recent.removeAll { $0.value == distinct }
+                let at = entry.recent.firstIndex { $0.time < now } ?? entry.recent.count
+                entry.recent.insert((distinct, now), at: at)
+                if entry.recent.count > keepDistinct { entry.recent.removeLast(entry.recent.count - keepDistinct) }
+            }
+            let count = entry.times.reduce(0) { $0 + ($1 > horizon ? 1 : 0) }
+            let distinctCount = entry.recent.reduce(0) { $0 + ($1.time > horizon ? 1 : 0) }
             entries[key] = entry
-            return (entry.times.count, Set(entry.distinct).count)
+            return (count, distinct == nil ? 0 : distinctCount)
         }
     }
 
@@ -57,16 +63,18 @@ public final class VelocityWindows: Sendable {
 
     public var keyCount: Int { shards.reduce(0) { total, shard in total + shard.withLock { $0.count } } }
 
-    /// Every window as JSON, to survive a restart or move to a new version (hot swap).
+    /// Every window as JSON, to survive a restart or move to a new version (hot swap):
+    /// {"key": {"times": [...], "recent": [[value, time], ...]}}.
     public func snapshot() -> [UInt8] {
         var writer = JSONWriter(capacity: 1024)
         writer.object { o in
             for shard in shards {
                 shard.withLock { entries in
                     for (key, entry) in entries {
-                        o.array(key) { a in
-                            for (time, value) in zip(entry.times, entry.distinct) {
-                                a.element(.array([.number(String(time)), .string(value)]))
+                        o.object(key) { e in
+                            e.array("times") { a in for time in entry.times { a.element(.number(String(time))) } }
+                            e.array("recent") { a in
+                                for (value, time) in entry.recent { a.element(.array([.string(value), .number(String(time))])) }
                             }
                         }
                     }
@@ -79,12 +87,13 @@ public final class VelocityWindows: Sendable {
     /// Restores windows from `snapshot()`, keeping entries newer than `horizon`.
     public func restore(_ bytes: [UInt8], horizon: Int64) throws {
         let document = try JSONParser.parse(bytes)
-        for (key, list) in document.objectValue ?? [] {
+        for (key, saved) in document.objectValue ?? [] {
             var entry = Entry()
-            for pair in list.arrayValue ?? [] {
-                guard let time = pair.arrayValue?.first?.intValue, time > horizon else { continue }
-                entry.times.append(time)
-                entry.distinct.append(pair.arrayValue?.last?.stringValue ?? "")
+            entry.times = (saved["times"]?.arrayValue ?? []).compactMap(\.intValue).filter { $0 > horizon }
+            entry.recent = (saved["recent"]?.arrayValue ?? []).compactMap { pair in
+                guard let list = pair.arrayValue, list.count == 2, let value = list[0].stringValue, let time = list[1].intValue,
+                      time > horizon else { return nil }
+                return (value, time)
             }
             if !entry.times.isEmpty { shard(key).withLock { $0[key] = entry } }
         }
