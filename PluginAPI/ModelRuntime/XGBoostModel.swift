@@ -63,6 +63,23 @@ public struct XGBoostModel: Sendable {
         }
     }
 
+    /// Path-attribution contributions as XGBoost's `predict(pred_contribs=True,
+    /// approx_contribs=True)`: one per feature, then the bias (base margin included); they add
+    /// up to `margin(features)`. nil when the model file has no `sum_hessian`.
+    public func pathContributions(_ features: [Double]) -> [Double]? {
+        guard trees.allSatisfy({ !$0.nodeMean.isEmpty }) else { return nil }
+        let values = features.map(Float.init)
+        var total = [Float](repeating: 0, count: featureNames.count + 1)
+        var perTree = total
+        for tree in trees {
+            for index in perTree.indices { perTree[index] = 0 }
+            tree.addPathContributions(values, into: &perTree)
+            for index in total.indices { total[index] += perTree[index] }
+        }
+        total[featureNames.count] += baseMargin
+        return total.map(Double.init)
+    }
+
     /// "[4.5029845E-2]" or "0.5" → 0.045029845.
     static func firstFloat(_ text: String) -> Float? {
         Float(text.trimmingCharacters(in: "[] ").split(separator: ",").first.map(String.init) ?? "")
@@ -79,6 +96,9 @@ final class XGBoostTree: Sendable {
     let categorical: [Bool]
     /// Per node: the categories that go right, as a bitset (empty for numerical nodes).
     let categories: [[UInt32]]
+    /// Per node: mean output weighted by sum_hessian (XGBoost's FillNodeMeanValues), for
+    /// path contributions; empty when the model has no sum_hessian.
+    let nodeMean: [Float]
 
     init(_ tree: JSONValue, index: Int) throws(ModelError) {
         func ints(_ key: String) throws(ModelError) -> [Int32] {
@@ -114,6 +134,56 @@ final class XGBoostTree: Sendable {
             sets[Int(node)] = bits
         }
         categories = sets
+        let hessian = (tree["sum_hessian"]?.arrayValue ?? []).map { value -> Float in
+            if case .number(let text) = value { return Float(text) ?? .nan } else { return .nan }
+        }
+        nodeMean = hessian.count == nodes ? Self.means(left: left, right: right, leaf: split, hessian: hessian) : []
+    }
+
+    /// XGBoost's FillNodeMeanValue, in the same single-precision order of operations.
+    private static func means(left: [Int32], right: [Int32], leaf: [Float], hessian: [Float]) -> [Float] {
+        var means = [Float](repeating: 0, count: left.count)
+        func fill(_ node: Int) -> Float {
+            var result: Float
+            if left[node] == -1 {
+                result = leaf[node]
+            } else {
+                let l = Int(left[node]), r = Int(right[node])
+                result = fill(l) * hessian[l]
+                result += fill(r) * hessian[r]
+                result /= hessian[node]
+            }
+            means[node] = result
+            return result
+        }
+        _ = fill(0)
+        return means
+    }
+
+    /// XGBoost's CalculateContributionsApprox for one tree: adds into `contributions`
+    /// (features, then bias).
+    func addPathContributions(_ features: [Float], into contributions: inout [Float]) {
+        guard !nodeMean.isEmpty else { return }
+        let bias = contributions.count - 1
+        var node = 0
+        var value = nodeMean[0]
+        contributions[bias] += value
+        while left[node] != -1 {
+            let index = Int(feature[node])
+            node = next(features, node)
+            let newValue = nodeMean[node]
+            contributions[index] += newValue - value
+            value = newValue
+        }
+    }
+
+    /// The child a row goes to from an internal node.
+    func next(_ features: [Float], _ node: Int) -> Int {
+        let index = Int(feature[node])
+        let value = index < features.count ? features[index] : .nan
+        if value.isNaN { return Int(defaultLeft[node] ? left[node] : right[node]) }
+        if categorical[node] { return Int(inSet(value, categories[node]) ? right[node] : left[node]) }
+        return Int(value < split[node] ? left[node] : right[node])
     }
 
     func predict(_ features: [Float]) -> Float {

@@ -47,12 +47,21 @@ struct ModelBundle: Sendable {
         }
     }
 
-    /// Top contributions (LightGBM models only): TreeSHAP when `exact`, else path
-    /// attribution (about the cost of scoring; see HubModelRuntime/PathContributions.swift).
-    func explain(_ row: [Double], top: Int, exact: Bool) -> [(String, Double)] {
-        guard top > 0, case .lightgbm(let model) = scorer,
-              let phi = exact ? model.contributions(row) : model.pathContributions(row) else { return [] }
-        return zip(spec.names, phi).sorted { abs($0.1) > abs($1.1) }.prefix(top).map { ($0.0, $0.1) }
+    /// Top contributions and the method that made them: TreeSHAP when `exact` (LightGBM),
+    /// else path attribution (about the cost of scoring; XGBoost's approx_contribs for
+    /// XGBoost models; see HubModelRuntime/PathContributions.swift).
+    func explain(_ row: [Double], top: Int, exact: Bool) -> (contributions: [(String, Double)], method: String) {
+        guard top > 0 else { return ([], "") }
+        let phi: [Double]?
+        let method: String
+        switch scorer {
+        case .lightgbm(let model):
+            (phi, method) = exact ? (model.contributions(row), "treeshap") : (model.pathContributions(row), "path")
+        case .xgboost(let model):
+            (phi, method) = (model.pathContributions(row), "path")
+        }
+        guard let phi else { return ([], "") }
+        return (zip(spec.names, phi).sorted { abs($0.1) > abs($1.1) }.prefix(top).map { ($0.0, $0.1) }, method)
     }
 
     private static func load<T>(_ path: String, _ parse: (String) throws(ModelError) -> T) throws(PluginError) -> T {

@@ -86,7 +86,7 @@ final class TreePredictor: PredictorPlugin {
         // Every order is explained: exactly (TreeSHAP) where a person must act, by path
         // attribution (as cheap as scoring) elsewhere, unless `explain: none`.
         let exact = explain == .all || (explain == .actAndCritical && (label == "act" || label == "critical"))
-        let contributions = explain == .none ? [] : model.explain(row, top: topContributions, exact: exact)
+        let (contributions, method) = explain == .none ? ([], "") : model.explain(row, top: topContributions, exact: exact)
         // Shadow: the candidate scores the same order; nothing acts on it.
         let shadow = models.candidate.map { candidate -> (version: String, score: Double, quadrant: String) in
             let score = candidate.score(order).probability
@@ -111,7 +111,7 @@ final class TreePredictor: PredictorPlugin {
             o.object("contributions") { c in
                 for (feature, value) in contributions { c.field(feature, (value * 10_000).rounded() / 10_000) }
             }
-            if !contributions.isEmpty { o.field("explanation", exact ? "treeshap" : "path") }
+            if !contributions.isEmpty { o.field("explanation", method) }
             o.field("missing_features", missing)
             if let shadow {
                 o.object("shadow") { c in

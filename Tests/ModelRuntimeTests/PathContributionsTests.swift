@@ -22,3 +22,23 @@ import Testing
         #expect(Double(sameTop) / Double(rows.count) > 0.5, "\(sameTop) of \(rows.count) rows share the top feature")
     }
 }
+
+/// XGBoost's own path attribution (`approx_contribs=True`), written by
+/// scripts/make_xgboost_contrib_vectors.py with xgboost 3.2.0: the Swift runtime agrees.
+@Suite struct XGBoostPathContributionsTests {
+    @Test func matchesXGBoostApproxContribs() throws {
+        let model = try XGBoostModel(json: Fixtures.text("xgboost_late.json"))
+        let rows = try Fixtures.rows("xgboost_late_vectors.csv")
+        let expected = try Fixtures.rows("xgboost_late_contrib_approx.csv")
+        #expect(rows.count == expected.count)
+        var worst = 0.0
+        for (row, want) in zip(rows, expected) {
+            let features = Array(row.prefix(model.featureNames.count))
+            let got = try #require(model.pathContributions(features))
+            #expect(got.count == want.count)
+            for (a, b) in zip(got, want) { worst = max(worst, abs(a - b)) }
+            #expect(abs(got.reduce(0, +) - model.margin(features)) < 1e-4)
+        }
+        #expect(worst <= 1e-6, "largest difference from XGBoost: \(worst)")
+    }
+}

@@ -32,10 +32,16 @@ final class ChildProcess: @unchecked Sendable {  // output guarded by lock
 
     func start() throws { try process.run() }
 
-    /// Runs to completion and returns the exit code.
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// Runs to completion (with `input` on stdin, if given) and returns the exit code.
+    static func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
         let child = ChildProcess(arguments)
+        let stdin = Pipe()
+        if input != nil { child.process.standardInput = stdin }
         try child.start()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         child.process.waitUntilExit()
         Thread.sleep(forTimeInterval: 0.05)
         return (child.process.terminationStatus, child.stdout, child.stderr)
