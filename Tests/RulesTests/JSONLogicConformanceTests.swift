@@ -18,6 +18,16 @@ import Testing
                 if !same(result, expected) {
                     failures.append("\(JSONWriter.render(rule)) with \(JSONWriter.render(data)): got \(JSONWriter.render(result)), expected \(JSONWriter.render(expected))")
                 }
+                // The typed fast paths (what conditions and comparisons run) must agree too.
+                let fast = try JSONLogic.fastPaths(SourceNode(json: rule), data: data)
+                let want = RuleValue(expected)
+                if fast.truth != want.truthy {
+                    failures.append("\(JSONWriter.render(rule)) with \(JSONWriter.render(data)): fast truth \(fast.truth), expected \(want.truthy)")
+                }
+                let wantNumber = want.toNumber
+                if !(fast.number.isNaN && wantNumber.isNaN) && Num.compare(fast.number, wantNumber) != 0 {
+                    failures.append("\(JSONWriter.render(rule)) with \(JSONWriter.render(data)): fast number \(fast.number), expected \(wantNumber)")
+                }
             } catch {
                 failures.append("\(JSONWriter.render(rule)): \(error)")
             }

@@ -30,12 +30,12 @@ extension Ruleset {
 
         for rule in rules {
             frame.beginRule()
-            if let condition = rule.condition {
+            if let test = rule.conditionTest {
                 // Conditions are pure: evaluate fast, and only for a rule that fires evaluate
                 // again noting the values read (its explanation).
-                guard condition.expr(frame).truthy else { continue }
+                guard test(frame) else { continue }
                 frame.noting = true
-                _ = condition.expr(frame)
+                _ = test(frame)
             }
             if let velocity = rule.velocity {
                 let keyValue = velocity.key.expr(frame)
@@ -52,7 +52,7 @@ extension Ruleset {
             }
             var actions = rule.actions.map { (action: $0, specificity: 0) }
             if let table = rule.table {
-                let values = table.inputs.map { $0.expr.expr(frame) }
+                let values = table.values(frame)
                 switch table.select(values) {
                 case .failure(let conflict):
                     outcome.errors.append("rule '\(rule.id)': rows \(conflict.rows.map(String.init).joined(separator: " and ")) all match and the hit policy is unique")
@@ -154,16 +154,20 @@ extension Ruleset {
     /// The discount in minor units: exact decimal arithmetic, percentages rounded half up.
     func discountMinor(_ discount: RuleAction.Discount, frame: EvalFrame) -> Int64 {
         var base = Num(0)
-        for item in Self.items(frame) {
+        let items = Self.items(frame)
+        let lines = frame.lineTotals
+        let filter = discount.lines?.truth
+        for index in items.indices {
+            let item = items[index]
             // Lines the channel marked no_discount never count toward a discount.
             if (item["no_discount"] ?? .null).truthy { continue }
-            if let filter = discount.lines {
+            if let filter {
                 let saved = frame.enter(item)
-                let keep = filter.expr(frame).truthy
+                let keep = filter(frame)
                 frame.leave(saved)
                 if !keep { continue }
             }
-            base = base + (item["quantity"] ?? .null).toNumber * (item["unit_price"] ?? .null).toNumber
+            base = base + lines[index].total
         }
         let baseMinor = base.minorUnits() ?? 0
         var minor: Int64
@@ -218,8 +222,8 @@ extension Ruleset {
         let frame = EvalFrame(document: document, environment: environment, slotCount: slotCount, nowNanos: nowNanos)
         var count = 0
         for rule in rules {
-            if let condition = rule.condition, !condition.expr(frame).truthy { continue }
-            if let table = rule.table, case .success(let rows) = table.select(table.inputs.map { $0.expr.expr(frame) }), rows.isEmpty { continue }
+            if let test = rule.conditionTest, !test(frame) { continue }
+            if let table = rule.table, !table.anyRow(table.values(frame)) { continue }
             count += 1
         }
         return count
@@ -235,8 +239,8 @@ extension Ruleset {
             let frame = EvalFrame(document: document, environment: environment, slotCount: slotCount, nowNanos: nowNanos[index])
             for (position, rule) in rules.enumerated() {
                 let started = DispatchTime.now().uptimeNanoseconds
-                if let condition = rule.condition { _ = condition.expr(frame) }
-                if let table = rule.table { _ = table.select(table.inputs.map { $0.expr.expr(frame) }) }
+                if let test = rule.conditionTest { _ = test(frame) }
+                if let table = rule.table { _ = table.anyRow(table.values(frame)) }
                 totals[position] += DispatchTime.now().uptimeNanoseconds - started
             }
         }

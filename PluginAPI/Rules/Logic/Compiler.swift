@@ -4,19 +4,64 @@ import HubJSON
 /// publish time; evaluating an order never looks at rule JSON again.
 public typealias Expr = @Sendable (EvalFrame) -> RuleValue
 
-/// One compiled expression plus what the compiler learnt about it.
+public typealias TruthExpr = @Sendable (EvalFrame) -> Bool
+public typealias NumberExpr = @Sendable (EvalFrame) -> Num
+
+/// One compiled expression plus what the compiler learnt about it, and typed fast paths.
+///
+/// `expr` is the reference: it yields the JSON Logic value. Where an operator knows more, it
+/// also gives `test` (the value's truthiness, without building the value) and `number` (the
+/// value as JavaScript's Number(x) would read it); `isNumber` says the value is always a
+/// number. Conditions run through `truth`, comparisons through `numeric`: no tagged values,
+/// fewer reference counts. Each fast path must agree with `expr` (the conformance suite
+/// checks `truth` on every case).
 public struct Compiled: Sendable {
     public let expr: Expr
     /// Set when the expression reads nothing from the order: its value is known now.
     public let constant: RuleValue?
+    var test: TruthExpr?
+    var number: NumberExpr?
+    var isNumber = false
 
-    init(_ expr: @escaping Expr) {
+    init(_ expr: @escaping Expr, test: TruthExpr? = nil, number: NumberExpr? = nil, isNumber: Bool = false) {
         self.expr = expr
         constant = nil
+        self.test = test
+        self.number = number
+        self.isNumber = isNumber
     }
     init(constant value: RuleValue) {
         expr = { _ in value }
         constant = value
+        let truthy = value.truthy
+        test = { _ in truthy }
+        let numeric = value.toNumber
+        number = { _ in numeric }
+        if case .number = value { isNumber = true }
+    }
+
+    /// A number-valued expression from its typed closure alone.
+    static func numeric(_ number: @escaping NumberExpr) -> Compiled {
+        Compiled({ frame in .number(number(frame)) }, test: { frame in number(frame).isTruthy }, number: number, isNumber: true)
+    }
+
+    /// A boolean-valued expression from its typed closure alone.
+    static func boolean(_ test: @escaping TruthExpr) -> Compiled {
+        Compiled({ frame in .bool(test(frame)) }, test: test, number: { frame in Num(test(frame) ? 1 : 0) })
+    }
+
+    /// Truthiness, through the fast path when there is one.
+    public var truth: TruthExpr {
+        if let test { return test }
+        let expr = self.expr
+        return { frame in expr(frame).truthy }
+    }
+
+    /// Number(value), through the fast path when there is one.
+    public var numeric: NumberExpr {
+        if let number { return number }
+        let expr = self.expr
+        return { frame in expr(frame).toNumber }
     }
 }
 
@@ -115,6 +160,18 @@ public final class LogicCompiler {
         }
     }
 
+    /// A pure predicate over two values (comparisons, equality): typed `test`, folded when
+    /// both sides are constant.
+    func pureTest2(_ parts: [Compiled], _ body: @escaping @Sendable (RuleValue, RuleValue) -> Bool) -> Compiled {
+        let a = parts.count > 0 ? parts[0] : Compiled(constant: .null)
+        let b = parts.count > 1 ? parts[1] : Compiled(constant: .null)
+        if let x = a.constant, let y = b.constant { return Compiled(constant: .bool(body(x, y))) }
+        let (ea, eb) = (a.expr, b.expr)
+        if let y = b.constant { return .boolean { frame in body(ea(frame), y) } }
+        if let x = a.constant { return .boolean { frame in body(x, eb(frame)) } }
+        return .boolean { frame in body(ea(frame), eb(frame)) }
+    }
+
     func pure2(_ parts: [Compiled], _ body: @escaping @Sendable (RuleValue, RuleValue) -> RuleValue) -> Compiled {
         let a = parts.count > 0 ? parts[0] : Compiled(constant: .null)
         let b = parts.count > 1 ? parts[1] : Compiled(constant: .null)
@@ -164,5 +221,18 @@ public enum JSONLogic {
         let compiled = try compiler.compile(rule)
         let frame = EvalFrame(document: RuleDocument(data), environment: environment, slotCount: compiler.slotCount, nowNanos: nowNanos)
         return compiled.expr(frame)
+    }
+
+    /// The expression's truthiness and Number(value) through the typed fast paths that
+    /// conditions and comparisons use (the conformance tests hold them to `evaluate`).
+    public static func fastPaths(
+        _ rule: SourceNode, data: JSONValue, environment: RuleEnvironment = RuleEnvironment(), nowNanos: Int64 = 0
+    ) throws(RuleError) -> (truth: Bool, number: Num) {
+        let compiler = LogicCompiler(file: "<rule>", tables: environment.tables)
+        let compiled = try compiler.compile(rule)
+        let document = RuleDocument(data)
+        let first = EvalFrame(document: document, environment: environment, slotCount: compiler.slotCount, nowNanos: nowNanos)
+        let second = EvalFrame(document: document, environment: environment, slotCount: compiler.slotCount, nowNanos: nowNanos)
+        return (compiled.truth(first), compiled.numeric(second))
     }
 }

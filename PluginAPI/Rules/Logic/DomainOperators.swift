@@ -8,49 +8,65 @@ extension LogicCompiler {
         case "items_total", "items_quantity", "count_items":
             // Σ quantity × unit_price, Σ quantity, or the number of lines, over lines passing a filter.
             try requireArgs(op, args, 0...1, at: node)
-            let filter = args.isEmpty ? nil : try compileScoped(args[0], items: true).expr
+            let filter = args.isEmpty ? nil : try compileScoped(args[0], items: true).truth
             _ = rootSlot("items")
             let label = op
-            return Compiled { frame in
+            let kind = op == "items_total" ? 0 : (op == "items_quantity" ? 1 : 2)
+            let sum: NumberExpr = { frame in
+                let lines = frame.lineTotals
+                guard let filter else {
+                    // No filter: the order's totals, computed once per evaluation.
+                    return kind == 0 ? frame.allLines.total : (kind == 1 ? frame.allLines.quantity : Num(Int64(lines.count)))
+                }
                 var total = Num(0)
                 let items = frame.items
-                let lines = frame.lineTotals
                 for index in items.indices {
-                    if let filter {
-                        let saved = frame.enter(items[index])
-                        let keep = filter(frame).truthy
-                        frame.leave(saved)
-                        if !keep { continue }
-                    }
-                    switch label {
-                    case "items_total": total = total + lines[index].total
-                    case "items_quantity": total = total + lines[index].quantity
+                    let saved = frame.enter(items[index])
+                    let keep = filter(frame)
+                    frame.leave(saved)
+                    if !keep { continue }
+                    switch kind {
+                    case 0: total = total + lines[index].total
+                    case 1: total = total + lines[index].quantity
                     default: total = total + Num(1)
                     }
                 }
-                frame.note(label, .number(total))
-                return .number(total)
+                return total
             }
+            let noted: NumberExpr = { frame in
+                let total = sum(frame)
+                if frame.noting { frame.note(label, .number(total)) }
+                return total
+            }
+            return Compiled({ frame in .number(noted(frame)) }, test: { frame in noted(frame).isTruthy }, number: noted, isNumber: true)
         case "sum_items":
             try requireArgs(op, args, 1...2, at: node)
-            let value = try compileScoped(args[0], items: true).expr
-            let filter = args.count > 1 ? try compileScoped(args[1], items: true).expr : nil
+            let value = try compileScoped(args[0], items: true).numeric
+            let filter = args.count > 1 ? try compileScoped(args[1], items: true).truth : nil
             _ = rootSlot("items")
-            return Compiled { frame in
+            let sum: NumberExpr = { frame in
                 var total = Num(0)
                 for item in frame.items {
                     let saved = frame.enter(item)
-                    if filter == nil || filter!(frame).truthy { total = total + value(frame).toNumber }
+                    if filter == nil || filter!(frame) { total = total + value(frame) }
                     frame.leave(saved)
                 }
-                frame.note("sum_items", .number(total))
-                return .number(total)
+                return total
             }
+            let noted: NumberExpr = { frame in
+                let total = sum(frame)
+                if frame.noting { frame.note("sum_items", .number(total)) }
+                return total
+            }
+            return Compiled({ frame in .number(noted(frame)) }, test: { frame in noted(frame).isTruthy }, number: noted, isNumber: true)
         case "in_table":
             try requireArgs(op, args, 2...2, at: node)
             let table = try tableNamed(args[1], op)
             let key = try compile(args[0]).expr
-            return Compiled { frame in .bool(table.contains(key(frame).toText)) }
+            return .boolean { frame in
+                if case .string(let text) = key(frame) { return table.contains(text) }
+                return table.contains(key(frame).toText)
+            }
         case "lookup":
             // {"lookup": ["carbon_factors", sku, "kg_per_unit", 0]}
             try requireArgs(op, args, 3...4, at: node)
@@ -90,10 +106,10 @@ extension LogicCompiler {
                 throw error(args[1], "'in_window': to must be a local date-time after from, such as \"2026-12-25T00:00\"")
             }
             let moment = try momentExpr(args.count > 2 ? args[2] : nil)
-            return Compiled { frame in
-                guard let seconds = moment(frame) else { return .bool(false) }
+            return .boolean { frame in
+                guard let seconds = moment(frame) else { return false }
                 let local = frame.localSeconds(seconds)
-                return .bool(local >= from && local < to)
+                return local >= from && local < to
             }
         case "daily_window":
             // {"daily_window": ["20:00", "24:00"]}: every day; wraps midnight when from > to.
@@ -101,11 +117,11 @@ extension LogicCompiler {
             guard let from = args[0].string.flatMap(parseClock) else { throw error(args[0], "'daily_window': from must be \"HH:MM\"") }
             guard let to = args[1].string.flatMap(parseClock) else { throw error(args[1], "'daily_window': to must be \"HH:MM\" (24:00 allowed)") }
             let moment = try momentExpr(args.count > 2 ? args[2] : nil)
-            return Compiled { frame in
-                guard let seconds = moment(frame) else { return .bool(false) }
+            return .boolean { frame in
+                guard let seconds = moment(frame) else { return false }
                 var second = frame.localSeconds(seconds) % 86_400
                 if second < 0 { second += 86_400 }
-                return .bool(from <= to ? (second >= from && second < to) : (second >= from || second < to))
+                return from <= to ? (second >= from && second < to) : (second >= from || second < to)
             }
         case "now":
             return Compiled { frame in .string(Timestamp.rfc3339(unixNanos: frame.nowNanos)) }

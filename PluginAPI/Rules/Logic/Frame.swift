@@ -54,6 +54,7 @@ public final class EvalFrame {
     /// Evaluation time (unix ns): the hub's clock live, the recorded time in a replay.
     public let nowNanos: Int64
     var slots: [RuleValue?]
+    var numberSlots: [Num?]
     /// The element map/filter/reduce/items operators are visiting (nil at the order's level).
     var current: RuleValue?
 
@@ -74,6 +75,7 @@ public final class EvalFrame {
         self.environment = environment
         self.nowNanos = nowNanos
         slots = Array(repeating: nil, count: slotCount)
+        numberSlots = Array(repeating: nil, count: slotCount)
     }
 
     @inline(__always)
@@ -113,6 +115,23 @@ public final class EvalFrame {
         return value
     }
     var cachedLineTotals: [(quantity: Num, total: Num)]?
+
+    /// Σ quantity and Σ quantity × unit_price over all lines, once per evaluation.
+    var allLines: (quantity: Num, total: Num) {
+        if let cachedAllLines { return cachedAllLines }
+        let value = lineTotals.reduce((Num(0), Num(0))) { ($0.0 + $1.quantity, $0.1 + $1.total) }
+        cachedAllLines = value
+        return value
+    }
+    var cachedAllLines: (quantity: Num, total: Num)?
+
+    /// Number(x) of a root slot, cached like the slot.
+    func numberSlot(_ index: Int, _ path: [String]) -> Num {
+        if let cached = numberSlots[index] { return cached }
+        let value = slot(index, path).toNumber
+        numberSlots[index] = value
+        return value
+    }
     /// When the order was placed (created_at, else now), parsed once per evaluation.
     var placedAtSeconds: Int64?
 }

@@ -18,16 +18,16 @@ extension LogicCompiler {
                 return list.count - absent.count >= required ? .array([]) : .array(absent)
             }
         case "if", "?:": return try conditional(args)
-        case "==": return pure2(try compileAll(args)) { .bool(RuleValue.looseEquals($0, $1)) }
-        case "===": return pure2(try compileAll(args)) { .bool(RuleValue.strictEquals($0, $1)) }
-        case "!=": return pure2(try compileAll(args)) { .bool(!RuleValue.looseEquals($0, $1)) }
-        case "!==": return pure2(try compileAll(args)) { .bool(!RuleValue.strictEquals($0, $1)) }
+        case "==": return pureTest2(try compileAll(args)) { RuleValue.looseEquals($0, $1) }
+        case "===": return pureTest2(try compileAll(args)) { RuleValue.strictEquals($0, $1) }
+        case "!=": return pureTest2(try compileAll(args)) { !RuleValue.looseEquals($0, $1) }
+        case "!==": return pureTest2(try compileAll(args)) { !RuleValue.strictEquals($0, $1) }
         case "!", "!!":
             let operand = try compile(args.first ?? SourceNode(.null))
             let negate = op == "!"
             if let constant = operand.constant { return Compiled(constant: .bool(constant.truthy != negate)) }
-            let expr = operand.expr
-            return negate ? Compiled { frame in .bool(!expr(frame).truthy) } : Compiled { frame in .bool(expr(frame).truthy) }
+            let truth = operand.truth
+            return negate ? .boolean { frame in !truth(frame) } : .boolean { frame in truth(frame) }
         case "or", "and": return try logical(op == "and", args)
         case "<", "<=", ">", ">=": return try comparison(op, args, at: node)
         case "max", "min":
@@ -41,10 +41,15 @@ extension LogicCompiler {
                 }
                 return .number(best)
             }
-        case "+" where args.count == 2:
-            return pure2(try compileAll(args)) { .number($0.parseFloat + $1.parseFloat) }
-        case "*" where args.count == 2:
-            return pure2(try compileAll(args)) { .number($0.parseFloat * $1.parseFloat) }
+        case "+" where args.count == 2, "*" where args.count == 2:
+            let parts = try compileAll(args)
+            let add = op == "+"
+            // Numbers on both sides: parseFloat is the number itself, so the typed path is exact.
+            if parts[0].isNumber && parts[1].isNumber && (parts[0].constant == nil || parts[1].constant == nil) {
+                let (a, b) = (parts[0].numeric, parts[1].numeric)
+                return add ? .numeric { frame in a(frame) + b(frame) } : .numeric { frame in a(frame) * b(frame) }
+            }
+            return add ? pure2(parts) { .number($0.parseFloat + $1.parseFloat) } : pure2(parts) { .number($0.parseFloat * $1.parseFloat) }
         case "+":
             return pure(try compileAll(args)) { values in
                 .number(values.reduce(Num(0)) { $0 + $1.parseFloat })
@@ -57,13 +62,13 @@ extension LogicCompiler {
         case "-":
             try requireArgs(op, args, 1...2, at: node)
             if args.count == 1 { return pure(try compileAll(args)) { .number($0[0].toNumber.negated) } }
-            return pure2(try compileAll(args)) { .number($0.toNumber - $1.toNumber) }
+            return arithmetic(try compileAll(args)) { $0 - $1 }
         case "/":
             try requireArgs(op, args, 2...2, at: node)
-            return pure2(try compileAll(args)) { .number($0.toNumber / $1.toNumber) }
+            return arithmetic(try compileAll(args)) { $0 / $1 }
         case "%":
             try requireArgs(op, args, 2...2, at: node)
-            return pure2(try compileAll(args)) { .number($0.toNumber % $1.toNumber) }
+            return arithmetic(try compileAll(args)) { $0 % $1 }
         case "in":
             return pure2(try compileAll(args)) { needle, haystack in
                 switch haystack {
@@ -114,23 +119,52 @@ extension LogicCompiler {
             let segments = splitPath(path)
             if depth == 0 && !segments.isEmpty {
                 let slot = rootSlot(path)
-                return Compiled { frame in
+                let expr: Expr = { frame in
                     let value = frame.slot(slot, segments)
                     if value.isNull { return defaultExpr(frame) }
                     frame.note(path, value)
                     return value
                 }
+                guard args.count < 2 else { return Compiled(expr) }
+                // Without a default: typed reads of the cached slot.
+                // They note the value too when an explanation is being gathered.
+                return Compiled(expr, test: { frame in
+                    let value = frame.slot(slot, segments)
+                    if frame.noting && !value.isNull { frame.note(path, value) }
+                    return value.truthy
+                }, number: { frame in
+                    if frame.noting {
+                        let value = frame.slot(slot, segments)
+                        if !value.isNull { frame.note(path, value) }
+                    }
+                    return frame.numberSlot(slot, segments)
+                })
             }
             if depth == 0 {
                 return Compiled { frame in RuleValue(frame.document.root) }
             }
             noteItemRead(path)
-            return Compiled { frame in
+            if segments.count == 1 && args.count < 2 {
+                // The common case inside a filter: one field of the current element.
+                let name = segments[0]
+                let field: Expr = { frame in
+                    guard case .object(let members)? = frame.current else { return .null }
+                    for member in members where member.key == name { return member.value }
+                    return .null
+                }
+                return Compiled(field, test: { frame in field(frame).truthy })
+            }
+            let expr: Expr = { frame in
                 guard let current = frame.current, let value = resolve(current, segments), !value.isNull else {
                     return defaultExpr(frame)
                 }
                 return value
             }
+            guard args.count < 2 else { return Compiled(expr) }
+            return Compiled(expr, test: { frame in
+                guard let current = frame.current, let value = resolve(current, segments) else { return false }
+                return value.truthy
+            })
         }
         // A path computed at evaluation time.
         let pathExpr = pathArg!.expr
@@ -195,13 +229,37 @@ extension LogicCompiler {
         let parts = try compileAll(args)
         if parts.isEmpty { return Compiled(constant: .null) }
         let exprs = parts.map(\.expr)
+        // In a condition only truthiness matters: and = all true, or = any true.
+        let tests = parts.map(\.truth)
+        let test: TruthExpr
+        if isAnd {
+            test = { frame in
+                for test in tests where !test(frame) { return false }
+                return true
+            }
+        } else {
+            test = { frame in
+                for test in tests where test(frame) { return true }
+                return false
+            }
+        }
         if exprs.count == 2 {
             let (a, b) = (exprs[0], exprs[1])
-            return isAnd
-                ? Compiled { frame in let x = a(frame); return x.truthy ? b(frame) : x }
-                : Compiled { frame in let x = a(frame); return x.truthy ? x : b(frame) }
+            let pair: Expr
+            if isAnd {
+                pair = { frame in
+                    let x = a(frame)
+                    return x.truthy ? b(frame) : x
+                }
+            } else {
+                pair = { frame in
+                    let x = a(frame)
+                    return x.truthy ? x : b(frame)
+                }
+            }
+            return Compiled(pair, test: test)
         }
-        return Compiled { frame in
+        let general: Expr = { frame in
             var last = RuleValue.null
             for expr in exprs {
                 last = expr(frame)
@@ -209,6 +267,7 @@ extension LogicCompiler {
             }
             return last
         }
+        return Compiled(general, test: test)
     }
 
     private func comparison(_ op: String, _ args: [SourceNode], at node: SourceNode) throws(RuleError) -> Compiled {
@@ -229,16 +288,54 @@ extension LogicCompiler {
                 return .bool(true)
             }
         }
-        return pure2(parts) { a, b in
-            guard let order = RuleValue.compare(a, b) else { return .bool(false) }
-            return .bool(test(order))
+        // One side always a number: JavaScript compares Number(a) with Number(b), typed.
+        if (parts[0].isNumber || parts[1].isNumber) && (parts[0].constant == nil || parts[1].constant == nil) {
+            let (a, b) = (parts[0].numeric, parts[1].numeric)
+            if let bound = parts[1].constant?.numberValue {
+                return .boolean { frame in Num.compare(a(frame), bound).map(test) ?? false }
+            }
+            return .boolean { frame in Num.compare(a(frame), b(frame)).map(test) ?? false }
         }
+        return pureTest2(parts) { a, b in RuleValue.compare(a, b).map(test) ?? false }
+    }
+
+    /// -, / and %: JavaScript's Number(x) on both sides, always a number.
+    func arithmetic(_ parts: [Compiled], _ body: @escaping @Sendable (Num, Num) -> Num) -> Compiled {
+        if let x = parts[0].constant, let y = parts[1].constant { return Compiled(constant: .number(body(x.toNumber, y.toNumber))) }
+        let (a, b) = (parts[0].numeric, parts[1].numeric)
+        return .numeric { frame in body(a(frame), b(frame)) }
     }
 
     private func iteration(_ op: String, _ args: [SourceNode], at node: SourceNode) throws(RuleError) -> Compiled {
         try requireArgs(op, args, 2...2, at: node)
-        let source = try compile(args[0]).expr
-        let body = try compileScoped(args[1]).expr
+        let sourceNode = try compile(args[0])
+        let source = sourceNode.expr
+        // Over the order's lines ({"var": "items"}): the lines converted once per evaluation.
+        let overItems = depth == 0 && args[0]["var"]?.string == "items"
+        let bodyCompiled = try compileScoped(args[1], items: overItems)
+        let body = bodyCompiled.expr
+        let bodyTest = bodyCompiled.truth
+        if ["all", "none", "some"].contains(op) {
+            let mode = op
+            let elementsOf: @Sendable (EvalFrame) -> [RuleValue]
+            if overItems {
+                elementsOf = { frame in frame.items }
+            } else {
+                elementsOf = { frame in source(frame).arrayValue ?? [] }
+            }
+            return .boolean { frame in
+                let elements = elementsOf(frame)
+                if mode == "all" && elements.isEmpty { return false }
+                for element in elements {
+                    let saved = frame.enter(element)
+                    let hit = bodyTest(frame)
+                    frame.leave(saved)
+                    if mode == "all" && !hit { return false }
+                    if mode != "all" && hit { return mode == "some" }
+                }
+                return mode != "some"
+            }
+        }
         let run: @Sendable (EvalFrame, [RuleValue]) -> RuleValue
         switch op {
         case "map":

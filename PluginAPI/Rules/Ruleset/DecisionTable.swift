@@ -16,22 +16,47 @@ public struct DecisionTable: Sendable {
     }
     public let hit: HitPolicy
     public let inputs: [(name: String, expr: Compiled)]
+    let inputExprs: [Expr]
     public let rows: [Row]
 
-    public struct Row: Sendable {
+    /// A class: rows are walked for every order, and a struct of arrays would be copied.
+    public final class Row: Sendable {
         public let number: Int
         public let line: Int
         public let tests: [CellTest]
         public let actions: [RuleAction]
         public let priority: Int
         /// Inputs this row actually tests (not "any"): its specificity.
-        public var specificity: Int { tests.filter { if case .any = $0 { return false } else { return true } }.count }
+        public let specificity: Int
+
+        init(number: Int, line: Int, tests: [CellTest], actions: [RuleAction], priority: Int) {
+            self.number = number
+            self.line = line
+            self.tests = tests
+            self.actions = actions
+            self.priority = priority
+            specificity = tests.filter { if case .any = $0 { return false } else { return true } }.count
+        }
+
+        func matches(_ values: [RuleValue]) -> Bool {
+            for index in tests.indices where !tests[index].matches(values[index]) { return false }
+            return true
+        }
+    }
+
+    /// The inputs' values for this order.
+    func values(_ frame: EvalFrame) -> [RuleValue] { inputExprs.map { $0(frame) } }
+
+    /// Whether any row matches (what a condition-only run needs), without building a result.
+    func anyRow(_ values: [RuleValue]) -> Bool {
+        for row in rows where row.matches(values) { return true }
+        return false
     }
 
     /// Rows matching these input values, per the hit policy. Throws for a unique violation.
     func select(_ values: [RuleValue]) -> Result<[Row], TableConflict> {
         var matches: [Row] = []
-        for row in rows where zip(row.tests, values).allSatisfy({ $0.matches($1) }) {
+        for row in rows where row.matches(values) {
             if hit == .first { return .success([row]) }
             matches.append(row)
         }
@@ -141,6 +166,6 @@ extension RulesetParser {
             let priority = try rowNode["priority"].map { (p) throws(RuleError) in try integer(p, "row priority", -1_000_000...1_000_000) } ?? 0
             rows.append(.init(number: index + 1, line: rowNode.line, tests: tests, actions: try actions(then), priority: priority))
         }
-        return DecisionTable(hit: hit, inputs: inputs, rows: rows)
+        return DecisionTable(hit: hit, inputs: inputs, inputExprs: inputs.map(\.expr.expr), rows: rows)
     }
 }

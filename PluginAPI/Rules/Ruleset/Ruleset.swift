@@ -26,6 +26,8 @@ public final class CompiledRule: Sendable {
     public let line: Int
     public let column: Int
     public let condition: Compiled?
+    /// The condition's truthiness through its typed fast path (what evaluation runs).
+    let conditionTest: TruthExpr?
     /// The condition as written, for the lint report.
     public let whenSource: SourceNode?
     public let table: DecisionTable?
@@ -47,6 +49,7 @@ public final class CompiledRule: Sendable {
         self.line = line
         self.column = column
         self.condition = condition
+        conditionTest = condition?.truth
         self.whenSource = whenSource
         self.table = table
         self.velocity = velocity

@@ -52,6 +52,14 @@ public enum Num: Sendable, CustomStringConvertible {
 
     public var isNaN: Bool { if case .real(let d) = self { return d.isNaN } else { return false } }
 
+    /// JavaScript truthiness of a number: 0 and NaN are false.
+    public var isTruthy: Bool {
+        switch self {
+        case .exact(let m, _): return m != 0
+        case .real(let d): return d != 0 && !d.isNaN
+        }
+    }
+
     /// Integer value when the number is whole (array indexes, substr positions).
     public var integer: Int? {
         switch self {
