@@ -134,3 +134,20 @@ import Testing
         #expect(outcome.fired.isEmpty)
     }
 }
+
+extension RulesetLanguageTests {
+    @Test func bareWordsStayText() throws {
+        let rules = try Self.compile("""
+            ruleset: countries
+            rules:
+              - id: norway
+                when: {"==": [{var: ship_to.country}, NO]}
+                then: [{tag: norway}]
+              - id: typed
+                when: {"and": [true, {"==": [1.50, "1.5"]}, {"==": [~, null]}]}
+                then: [{tag: typed}]
+            """)
+        let order = RuleDocument(json(#"{"ship_to": {"country": "NO"}, "items": []}"#))
+        #expect(rules.evaluate(order, state: RuleState(), nowNanos: 0).tags == ["norway", "typed"])
+    }
+}

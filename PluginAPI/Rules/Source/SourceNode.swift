@@ -90,17 +90,25 @@ public struct SourceNode: Sendable {
         let line = node.mark?.line ?? 1, column = node.mark?.column ?? 1
         switch node {
         case .scalar(let scalar):
-            let tag = node.tag.description
-            if scalar.style != .plain { return SourceNode(.string(scalar.string), line: line, column: column) }
-            switch tag {
-            case Tag.Name.null.rawValue: return SourceNode(.null, line: line, column: column)
-            case Tag.Name.bool.rawValue: return SourceNode(.bool(node.bool ?? false), line: line, column: column)
-            case Tag.Name.int.rawValue, Tag.Name.float.rawValue:
-                let text = scalar.string.hasPrefix("+") ? String(scalar.string.dropFirst()) : scalar.string
-                if Num.parse(text) != nil { return SourceNode(.number(text), line: line, column: column) }
-                return SourceNode(.string(scalar.string), line: line, column: column)
-            default: return SourceNode(.string(scalar.string), line: line, column: column)
+            // Plain scalars resolve by the YAML 1.2 core schema, as JSON would: null, true/false,
+            // numbers; everything else is text (so `NO`, a country code, stays "NO"). Resolving
+            // here rather than through Yams' tag resolver keeps a publish in the millisecond range.
+            let text = scalar.string
+            if scalar.style != .plain { return SourceNode(.string(text), line: line, column: column) }
+            switch text {
+            case "null", "Null", "NULL", "~", "": return SourceNode(.null, line: line, column: column)
+            case "true", "True", "TRUE": return SourceNode(.bool(true), line: line, column: column)
+            case "false", "False", "FALSE": return SourceNode(.bool(false), line: line, column: column)
+            default: break
             }
+            if let first = text.utf8.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+                || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) {
+                let number = first == UInt8(ascii: "+") ? String(text.dropFirst()) : text
+                if number.utf8.contains(where: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), Num.parse(number) != nil {
+                    return SourceNode(.number(number), line: line, column: column)
+                }
+            }
+            return SourceNode(.string(text), line: line, column: column)
         case .mapping(let mapping):
             var members: [(key: String, value: SourceNode)] = []
             for (key, value) in mapping {
