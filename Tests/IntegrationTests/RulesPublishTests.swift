@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+/// Publishing under load: an order is judged by one whole version, never a mix; velocity
+/// windows carry over a publish; a simulation can take a time range.
+@Suite struct RulesPublishTests {
+    /// Version N gives N.00 off through two rules (two halves): a mix of versions would show
+    /// a discount that is not a whole multiple, or a fired list naming two versions.
+    static func ruleset(_ version: Int) -> String {
+        """
+        ruleset: flip
+        description: version \(version)
+        rules:
+          - id: half-a
+            then: [{discount: {amount: "\(version).00"}}]
+          - id: half-b
+            then: [{discount: {amount: "\(version).00"}}]
+        """
+    }
+
+    @Test func ordersSeeOneWholeVersionWhilePublishing() async throws {
+        let h = try await HubHarness.start(extra: RulesEngineTests.engine, pipeline: "[engine]")
+        defer { Task { await h.stop() } }
+        for version in 1...6 {
+            let created = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets", Self.ruleset(version), type: "application/yaml")
+            #expect(created.status == 201, "\(created.text)")
+        }
+        _ = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets/flip/publish", #"{"version": 1}"#)
+        let base = h.baseURL
+        let publisher = Task {
+            for round in 0..<30 {
+                let version = round % 6 + 1
+                _ = try await RulesEngineTests.post(base, "/v1/rulesets/flip/publish", #"{"version": \#(version)}"#)
+            }
+        }
+        let answers = try await withThrowingTaskGroup(of: (version: Int, discount: Int).self) { group in
+            for index in 0..<60 {
+                group.addTask {
+                    let answer = RulesEngineTests.rulesAnswer(try await RulesEngineTests.order(base, "flip-\(index)", price: "100.00"))
+                    let version = (answer["rulesets"] as? [[String: Any]])?.first?["version"] as? Int ?? -1
+                    return (version, answer["discount_minor"] as? Int ?? -1)
+                }
+            }
+            return try await group.reduce(into: [(version: Int, discount: Int)]()) { $0.append($1) }
+        }
+        try await publisher.value
+        #expect(answers.count == 60)
+        #expect(Set(answers.map(\.version)).count > 1, "the publishes landed while orders were judged")
+        for answer in answers {
+            #expect(answer.discount == answer.version * 200, "version \(answer.version) gives 2 × \(answer.version).00, got \(answer.discount)")
+        }
+    }
+
+    @Test func velocityWindowsCarryOverAPublish() async throws {
+        let h = try await HubHarness.start(extra: RulesEngineTests.engine, pipeline: "[engine]")
+        defer { Task { await h.stop() } }
+        func burst(_ note: String) -> String {
+            """
+            ruleset: risk
+            description: \(note)
+            rules:
+              - id: same-ip-burst
+                velocity: {key: {var: client_ip}, window: 60s, at_least: 4}
+                then: [{hold: {type: risk, reason: "4 orders from one IP within 60 s"}}]
+            """
+        }
+        _ = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets", burst("v1"), type: "application/yaml")
+        _ = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets/risk/publish")
+        for index in 0..<3 {
+            _ = try await RulesEngineTests.order(h.baseURL, "ip-\(index)", price: "10.00", ip: "198.51.100.77")
+        }
+        _ = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets", burst("v2, reworded"), type: "application/yaml")
+        _ = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets/risk/publish")
+        let fourth = try await RulesEngineTests.order(h.baseURL, "ip-3", price: "10.00", ip: "198.51.100.77")
+        #expect(fourth["state"] as? String == "on_hold", "the 3 orders judged by v1 still count under v2")
+        #expect((RulesEngineTests.rulesAnswer(fourth)["rulesets"] as? [[String: Any]])?.first?["version"] as? Int == 2)
+    }
+
+    @Test func simulateTakesATimeRange() async throws {
+        let h = try await HubHarness.start(extra: RulesEngineTests.engine, pipeline: "[engine]")
+        defer { Task { await h.stop() } }
+        _ = try await RulesEngineTests.order(h.baseURL, "early", price: "350.00")
+        try await Task.sleep(for: .milliseconds(50))
+        let cut = Date()
+        try await Task.sleep(for: .milliseconds(50))
+        _ = try await RulesEngineTests.order(h.baseURL, "late-1", price: "350.00")
+        _ = try await RulesEngineTests.order(h.baseURL, "late-2", price: "100.00")
+        _ = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets", RulesEngineTests.checkout, type: "application/yaml")
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let since = formatter.string(from: cut)
+        let report = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets/checkout/simulate", #"{"since": "\#(since)"}"#)
+        #expect(report.status == 200, "\(report.text)")
+        #expect(report.object["orders"] as? Int == 2, "only the orders received after \(since)")
+        #expect(report.object["changed_count"] as? Int == 1)
+        let bad = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets/checkout/simulate", #"{"since": "yesterday", "last": 0}"#)
+        #expect(bad.status == 422)
+        #expect((bad.object["problems"] as? [[String: Any]])?.compactMap { $0["field"] as? String }.sorted() == ["last", "since"])
+    }
+}
