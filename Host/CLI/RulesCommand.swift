@@ -31,6 +31,9 @@ struct RulesCommand: ParsableCommand {
         @Option(name: .long, help: "Time zone for local_time, in_window and friends.")
         var timezone: String = "UTC"
 
+        @Flag(name: .long, help: "The rule is the text form (items_total() >= 300 and customer.tier == 'gold'); prints its JSON Logic too.")
+        var text = false
+
         func run() throws {
             guard let zone = TimeZone(identifier: timezone) else { throw ValidationError("--timezone '\(timezone)' is not an IANA zone") }
             let environment = RuleEnvironment(timeZone: zone)
@@ -44,7 +47,17 @@ struct RulesCommand: ParsableCommand {
             }
             guard let rule else { throw ValidationError("give a rule, or --jsonl to read cases from stdin") }
             let ruleJSON: JSONValue, dataJSON: JSONValue
-            do { ruleJSON = try JSONParser.parse(Array(rule.utf8)) } catch { throw ValidationError("the rule is not JSON: \(error)") }
+            if text {
+                do {
+                    ruleJSON = try JSONLogic.fromText(rule).json
+                } catch {
+                    Output.err("error: \(error.description)")
+                    throw ExitCode(ExitCodes.manifestInvalid)
+                }
+                Output.err("json logic: \(JSONWriter.render(ruleJSON))")
+            } else {
+                do { ruleJSON = try JSONParser.parse(Array(rule.utf8)) } catch { throw ValidationError("the rule is not JSON: \(error)") }
+            }
             do { dataJSON = try JSONParser.parse(Array(data.utf8)) } catch { throw ValidationError("--data is not JSON: \(error)") }
             do {
                 let result = try JSONLogic.evaluate(SourceNode(json: ruleJSON), data: dataJSON, environment: environment, nowNanos: now)
@@ -134,6 +147,9 @@ struct RulesCommand: ParsableCommand {
         @Flag(name: .long, help: "Also print the time each rule's condition takes (the ten costliest).")
         var perRule = false
 
+        @Flag(name: .long, help: "Measure conditions only (for profiling).")
+        var conditionsOnly = false
+
         func run() throws {
             let text = try String(contentsOfFile: ruleset, encoding: .utf8)
             let base = URL(fileURLWithPath: ruleset).deletingLastPathComponent()
@@ -173,7 +189,7 @@ struct RulesCommand: ParsableCommand {
             let state = RuleState()
             var fired = 0
             let started = DispatchTime.now().uptimeNanoseconds
-            for index in 0..<count {
+            for index in 0..<(conditionsOnly ? 0 : count) {
                 let outcome = rules.evaluate(documents[index % documents.count], state: state, nowNanos: times[index % times.count])
                 fired += outcome.fired.count
             }

@@ -223,6 +223,11 @@ public enum JSONLogic {
         return compiled.expr(frame)
     }
 
+    /// Compiles the text form of a condition (see TextExpression) to its JSON Logic tree.
+    public static func fromText(_ text: String) throws(RuleError) -> SourceNode {
+        try TextExpression.parse(text, file: "<text>", line: 1, column: 1)
+    }
+
     /// The expression's truthiness and Number(value) through the typed fast paths that
     /// conditions and comparisons use (the conformance tests hold them to `evaluate`).
     public static func fastPaths(

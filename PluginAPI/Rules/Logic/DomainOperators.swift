@@ -145,7 +145,8 @@ extension LogicCompiler {
     }
 
     private func tableNamed(_ node: SourceNode, _ op: String) throws(RuleError) -> LookupTable {
-        guard let name = node.string else { throw error(node, "'\(op)': the table name must be written as text") }
+        // "presale_skus", or a bare presale_skus from the text form ({"var": "presale_skus"}).
+        guard let name = node.string ?? node["var"]?.string else { throw error(node, "'\(op)': the table name must be written as text") }
         guard let table = tables[name] else {
             let known = tables.keys.sorted()
             throw error(node, "'\(op)': no table '\(name)' in this ruleset (\(known.isEmpty ? "it has no tables" : "tables: " + known.joined(separator: ", ")))")

@@ -84,7 +84,7 @@ extension RulesetParser {
                 size = .percent(value)
             default: throw error(body, "discount needs exactly one of 'amount' (\"50.00\") or 'percent' (10)")
             }
-            let lines = try body["lines"].map { (filter) throws(RuleError) in try compiler.compileScoped(filter, items: true) }
+            let lines = try body["lines"].map { (filter) throws(RuleError) in try compiler.compileScoped(try condition(filter), items: true) }
             let cap = try body["cap"].map { (value) throws(RuleError) in try money(value, "discount.cap") }
             return .discount(.init(size: size, lines: lines, capMinor: cap))
         case "gift":

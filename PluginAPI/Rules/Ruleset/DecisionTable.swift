@@ -144,7 +144,8 @@ extension RulesetParser {
             throw error(node["inputs"] ?? node, "decide.inputs names each input and how to read it, e.g. region: {\"var\": \"ship_to.region\"}")
         }
         var inputs: [(name: String, expr: Compiled)] = []
-        for (name, expr) in inputNodes { inputs.append((name, try compiler.compile(expr))) }
+        // An input may be text: "ship_to.region" or "items_total()".
+        for (name, expr) in inputNodes { inputs.append((name, try compiler.compile(try condition(expr)))) }
         guard let rowNodes = node["rows"]?.elements, !rowNodes.isEmpty else { throw error(node["rows"] ?? node, "decide.rows needs at least one row") }
         var rows: [DecisionTable.Row] = []
         for (index, rowNode) in rowNodes.enumerated() {

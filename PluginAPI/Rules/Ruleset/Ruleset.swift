@@ -187,7 +187,8 @@ public final class RulesetParser {
         try allow(node, ["id", "description", "priority", "when", "then", "decide", "velocity", "stacking", "group", "limits"], in: "a rule")
         compiler.beginReads()
         let priority = try node["priority"].map { (p) throws(RuleError) in try integer(p, "priority", -1_000_000...1_000_000) } ?? 0
-        let condition = try node["when"].map { (when) throws(RuleError) in try compiler.compile(when) }
+        let whenTree = try node["when"].map { (when) throws(RuleError) in try self.condition(when) }
+        let condition = try whenTree.map { (tree) throws(RuleError) in try compiler.compile(tree) }
         let velocity = try node["velocity"].map { (v) throws(RuleError) in try velocitySpec(v) }
         let table = try node["decide"].map { (d) throws(RuleError) in try decisionTable(d) }
         let actions: [RuleAction]
@@ -204,7 +205,7 @@ public final class RulesetParser {
         for action in allActions { for field in action.writes where !writes.contains(field) { writes.append(field) } }
         return CompiledRule(
             id: id, description: node["description"]?.string ?? "", priority: priority, line: node.line, column: node.column,
-            condition: condition, whenSource: node["when"], table: table, velocity: velocity, actions: actions, promotion: promotion,
+            condition: condition, whenSource: whenTree, table: table, velocity: velocity, actions: actions, promotion: promotion,
             reads: compiler.reads, writes: writes, specificity: compiler.reads.count)
     }
 
@@ -265,6 +266,19 @@ public final class RulesetParser {
             return value * scale
         }
         return nil
+    }
+
+    /// A condition as written: JSON Logic, or its text form when written as a string (a bare
+    /// string would otherwise be a constant, which is never what a condition means).
+    func condition(_ node: SourceNode) throws(RuleError) -> SourceNode {
+        guard let text = node.string else { return node }
+        do {
+            return try TextExpression.parse(text, file: file, line: node.line, column: node.column)
+        } catch {
+            var located = error
+            located.rule = compiler.rule
+            throw located
+        }
     }
 
     func allow(_ node: SourceNode, _ keys: [String], in place: String) throws(RuleError) {
