@@ -223,7 +223,7 @@ enum RulesetFiles {
     static func compile(_ text: String, file: String, base: URL) throws -> Ruleset {
         do {
             return try RulesetParser.compile(text: text, file: file) { path in
-                try? String(contentsOf: base.appendingPathComponent(path), encoding: .utf8)
+                try? String(contentsOf: path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path), encoding: .utf8)
             }
         } catch {
             Output.err("\(error)")

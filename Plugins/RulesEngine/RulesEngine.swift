@@ -92,7 +92,8 @@ final class RulesEngine: RulesPlugin {
             outcome.merge(result)
         }
         // Several rulesets never discount more than the items are worth together.
-        outcome.discountMinor = min(outcome.discountMinor, max(0, order.itemsTotalMinor))
+        let discountable = order.items.reduce(Int64(0)) { $0 + ($1.excludedFromDiscounts ? 0 : $1.lineTotalMinor) }
+        outcome.discountMinor = min(outcome.discountMinor, max(0, discountable))
         return outcome.json(rulesets: rulesets.map { ($0.id, $0.version) })
     }
 

@@ -91,6 +91,15 @@ final class RulesetStore: Sendable {
             let id = compiled.id
             let (found, revision) = try self.index(id) ?? (Index(), 0)
             var index = found
+            // Listed first: a version is never stored for a ruleset nobody would load.
+            var known = try ids()
+            if !known.contains(id) {
+                let listRevision = try host.kvGet("rulesets")?.revision ?? 0
+                known.append(id)
+                var list = JSONWriter()
+                list.array { a in for k in known { a.element(k) } }
+                _ = try host.kvPut("rulesets", list.bytes, expectedRevision: listRevision)
+            }
             let number = index.latest + 1
             var writer = JSONWriter(capacity: source.utf8.count + 256)
             writer.object { o in
@@ -103,14 +112,6 @@ final class RulesetStore: Sendable {
             _ = try host.kvPut("ruleset/\(id)/v/\(number)", writer.bytes, expectedRevision: 0)
             index.latest = number
             try saveIndex(id, index, revision: revision)
-            var known = try ids()
-            if !known.contains(id) {
-                let listRevision = try host.kvGet("rulesets")?.revision ?? 0
-                known.append(id)
-                var list = JSONWriter()
-                list.array { a in for k in known { a.element(k) } }
-                _ = try host.kvPut("rulesets", list.bytes, expectedRevision: listRevision)
-            }
             var numbered = compiled
             numbered.version = number
             return (numbered, number)

@@ -151,3 +151,25 @@ extension RulesetLanguageTests {
         #expect(rules.evaluate(order, state: RuleState(), nowNanos: 0).tags == ["norway", "typed"])
     }
 }
+
+extension RulesetLanguageTests {
+    @Test func lintFindsContradictionsInAnyOrder() throws {
+        for condition in ["x >= 5 and x > 5 and x <= 5", "x <= 5 and x >= 5 and x > 5", "x > 5 and x <= 5"] {
+            let rules = try Self.compile("ruleset: l\nrules:\n  - id: never\n    when: \"\(condition)\"\n    then: [{tag: t}]\n")
+            let report = LintReport(rules, file: "l.yaml")
+            #expect(report.findings.contains { $0.rule == "never" && $0.message.contains("can never fire") }, "\(condition)")
+        }
+    }
+
+    @Test func discountsNeverExceedWhatMayBeDiscounted() throws {
+        let rules = try Self.compile("""
+            ruleset: caps
+            rules:
+              - {id: a, then: [{discount: {amount: "50.00"}}]}
+              - {id: b, then: [{discount: {amount: "50.00"}}]}
+              - {id: c, then: [{discount: {amount: "50.00"}}]}
+            """)
+        let order = RuleDocument(json(#"{"items": [{"sku": "A", "quantity": 1, "unit_price": "60.00"}, {"sku": "G", "quantity": 1, "unit_price": "100.00", "no_discount": true}]}"#))
+        #expect(rules.evaluate(order, state: RuleState(), nowNanos: 0).discountMinor == 6000)
+    }
+}

@@ -70,6 +70,8 @@ struct IntakeSteps {
             events.append(statusChange(to: .onHold, from: .accepted, reason: hold.reason, holdType: hold.type))
         } else {
             events.append(statusChange(to: .released, from: .accepted, reason: "no hold", holdType: nil))
+            // Several rules plugins never discount more than the items are worth together.
+            discount = min(discount, order.itemsTotalMinor)
             if service.dispatchEnabled {
                 events.append(dispatchRequest(discount: discount, risk: risk, riskScore: riskScore,
                                               fulfillment: DispatchInstruction.fulfillment(from: decisions)))

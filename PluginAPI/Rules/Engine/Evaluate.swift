@@ -38,6 +38,8 @@ extension Ruleset {
                 _ = test(frame)
             }
             if let velocity = rule.velocity {
+                // The key and the distinct value are part of the explanation when it fires.
+                frame.noting = true
                 let keyValue = velocity.key.expr(frame)
                 if keyValue.isNull { continue }  // no key (e.g. no client_ip): nothing to count
                 let distinct = velocity.distinct.map { $0.expr(frame).toText }
@@ -181,9 +183,14 @@ extension Ruleset {
 
     static func items(_ frame: EvalFrame) -> [RuleValue] { frame.items }
 
+    /// The part of the order discounts may take: lines not marked `no_discount`.
     static func itemsTotalMinor(_ frame: EvalFrame) -> Int64 {
-        items(frame).reduce(Num(0)) { $0 + ($1["quantity"] ?? .null).toNumber * ($1["unit_price"] ?? .null).toNumber }.minorUnits() ?? 0
+        let items = frame.items, lines = frame.lineTotals
+        var total = Num(0)
+        for index in items.indices where !(items[index]["no_discount"] ?? .null).truthy { total = total + lines[index].total }
+        return total.minorUnits() ?? 0
     }
+
 
     static func split(_ policy: RuleAction.SplitPolicy, frame: EvalFrame) -> [RuleOutcome.Fulfillment] {
         var groups: [(key: String, warehouse: String?, lines: [(sku: String, quantity: Int64)])] = []

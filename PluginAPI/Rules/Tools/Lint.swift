@@ -130,15 +130,22 @@ struct Constraints {
         return false
     }
 
+    /// Keeps the stricter bound; at the same value an exclusive bound is stricter.
     mutating func tighten(_ field: String, low value: RuleValue, inclusive: Bool) {
         guard let n = value.numberValue else { return }
-        if let (current, _) = low[field], let c = Num.compare(current, n), c >= 0 { return }
+        if let (current, currentInclusive) = low[field], let c = Num.compare(current, n) {
+            if c > 0 { return }
+            if c == 0 { low[field] = (n, currentInclusive && inclusive); return }
+        }
         low[field] = (n, inclusive)
     }
 
     mutating func tighten(_ field: String, high value: RuleValue, inclusive: Bool) {
         guard let n = value.numberValue else { return }
-        if let (current, _) = high[field], let c = Num.compare(current, n), c <= 0 { return }
+        if let (current, currentInclusive) = high[field], let c = Num.compare(current, n) {
+            if c < 0 { return }
+            if c == 0 { high[field] = (n, currentInclusive && inclusive); return }
+        }
         high[field] = (n, inclusive)
     }
 
