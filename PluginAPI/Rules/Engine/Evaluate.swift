@@ -23,9 +23,11 @@ extension Ruleset {
         var stopped: String?
         var groupsTaken: [String: String] = [:]
         var routes: [(priority: Int, specificity: Int, warehouses: [String], rule: String)] = []
+        // An order without a customer id counts as its own customer for per-customer limits.
         let customer: String = {
-            if case .string(let id)? = document.resolve(["customer", "id"]) { return id }
-            return ""
+            if case .string(let id)? = document.resolve(["customer", "id"]), !id.isEmpty { return id }
+            if case .string(let id)? = document.resolve(["id"]) { return "order:" + id }
+            return "order:\(nowNanos)"
         }()
 
         for rule in rules {

@@ -172,7 +172,16 @@ public final class RulesetParser {
             } else {
                 throw error(spec, "table '\(name)' needs csv_file: PATH (relative to the ruleset) or csv: TEXT")
             }
-            out[name] = try LookupTable.parse(name: name, csv: text, file: spec["csv_file"]?.string ?? file)
+            if let path = spec["csv_file"]?.string {
+                out[name] = try LookupTable.parse(name: name, csv: text, file: path)
+            } else {
+                // An inline table's problems are reported where the table is written.
+                do {
+                    out[name] = try LookupTable.parse(name: name, csv: text, file: file)
+                } catch {
+                    throw RuleError(file: file, line: spec.line, column: spec.column, message: "\(error.message) (CSV row \(error.line))")
+                }
+            }
         }
         return out
     }
