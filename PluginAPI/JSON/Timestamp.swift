@@ -105,7 +105,8 @@ public enum Timestamp {
         return era * 146_097 + doe - 719_468
     }
 
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+    /// (year, month, day) of a day counted from 1970-01-01 (Howard Hinnant's civil_from_days).
+    public static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
         let era = z.floorDiv(146_097)
         let doe = z - era * 146_097

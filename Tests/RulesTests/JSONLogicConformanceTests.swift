@@ -66,5 +66,12 @@ import Testing
         #expect(try local("2026-12-24T23:30:00Z") == .string("20:30"))  // UTC-3, no DST since 2019
         #expect(try local("2016-01-10T23:30:00Z") == .string("21:30"))  // UTC-2 in the 2015/16 summer
         #expect(try local("2016-07-10T23:30:00Z") == .string("20:30"))
+        func value(_ op: String, _ moment: String) throws -> JSONValue {
+            try JSONLogic.evaluate(SourceNode(json: json(#"{"\#(op)": ["\#(moment)"]}"#)), data: .null, environment: environment).json
+        }
+        // 01:30 UTC on the 25th is still the 24th, a Thursday, in São Paulo.
+        #expect(try value("local_date", "2026-12-25T01:30:00Z") == .string("2026-12-24"))
+        #expect(try value("weekday", "2026-12-25T01:30:00Z") == .number("4"))
+        #expect(try value("local_date", "1969-12-31T23:30:00Z") == .string("1969-12-31"))
     }
 }
