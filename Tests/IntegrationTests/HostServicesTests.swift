@@ -65,6 +65,26 @@ import Testing
         #expect(h.wms.accepted.isEmpty)
     }
 
+    /// By default every order is explained: path attribution where no person must act.
+    @Test func everyOrderIsExplainedByDefault() async throws {
+        let extra = """
+              trees:
+                kind: predictor
+                library: \(try Products.library("PredictorTrees"))
+                config:
+                  model_dir: \(Products.repository)/manifests/models/late_delivery_lgbm
+                  quadrant: {impact_value: 100000, high_tiers: [], probability: 0.99}
+            """
+        let h = try await HubHarness.start(extra: extra, pipeline: "[rules, trees]")
+        defer { Task { await h.stop() } }
+        let id = try #require(try await HTTP.postOrder(h.baseURL, key: "path", SampleOrders.order(price: "20.00")).object["id"] as? String)
+        let document = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)").object
+        let shown = try #require((document["predictions"] as? [[String: Any]])?.first)
+        #expect(shown["quadrant"] as? String == "low")
+        #expect(shown["explanation"] as? String == "path")
+        #expect((shown["contributions"] as? [String: Any])?.count == 3)
+    }
+
     @Test func treeModelScoresOrdersWithExplanationsAndAQuadrant() async throws {
         let extra = """
               trees:
@@ -78,8 +98,13 @@ import Testing
         let h = try await HubHarness.start(extra: extra, pipeline: "[rules, predictor, trees]")
         defer { Task { await h.stop() } }
         let id = try #require(try await HTTP.postOrder(h.baseURL, key: "trees", SampleOrders.order(price: "200.00")).object["id"] as? String)
-        let timeline = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)").object["timeline"] as? [[String: Any]] ?? []
+        let document = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)").object
+        let timeline = document["timeline"] as? [[String: Any]] ?? []
         let scored = try #require(timeline.first { $0["producer"] as? String == "trees" }?["data"] as? [String: Any])
+        // The order shows each prediction at the top level too, with the method of its explanation.
+        let shown = try #require((document["predictions"] as? [[String: Any]])?.first { $0["slot"] as? String == "trees" })
+        #expect(shown["score"] as? Double == scored["score"] as? Double)
+        #expect(shown["explanation"] as? String == "treeshap", "explain: all uses TreeSHAP on every order")
         #expect(scored["model"] as? String == "late_delivery")
         #expect(scored["version"] as? String == "2017-lgbm-1")
         let score = try #require(scored["score"] as? Double)
@@ -107,8 +132,13 @@ import Testing
         let h = try await HubHarness.start(extra: extra, pipeline: "[rules, predictor, trees]")
         defer { Task { await h.stop() } }
         let id = try #require(try await HTTP.postOrder(h.baseURL, key: "risky", SampleOrders.order(price: "200.00")).object["id"] as? String)
-        let timeline = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)").object["timeline"] as? [[String: Any]] ?? []
+        let document = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)").object
+        let timeline = document["timeline"] as? [[String: Any]] ?? []
         let scored = try #require(timeline.first { $0["producer"] as? String == "trees" }?["data"] as? [String: Any])
+        // The order shows each prediction at the top level too, with the method of its explanation.
+        let shown = try #require((document["predictions"] as? [[String: Any]])?.first { $0["slot"] as? String == "trees" })
+        #expect(shown["score"] as? Double == scored["score"] as? Double)
+        #expect(shown["explanation"] as? String == "treeshap", "explain: all uses TreeSHAP on every order")
         #expect(scored["quadrant"] as? String == "critical")
         let suggestion = try #require(scored["suggestion"] as? [String: Any])
         #expect(suggestion["action"] as? String == "Ship it express.")

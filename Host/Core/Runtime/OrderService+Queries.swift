@@ -25,6 +25,13 @@ extension OrderService {
                     a.element(event["data"] ?? .null)
                 }
             }
+            // Each predictor's answer: score, quadrant, the features that drove it (and how they
+            // were computed), and a suggestion for the orders a person should act on.
+            o.array("predictions") { a in
+                for event in parsed.reversed() where event["type"]?.stringValue == EventTypes.riskScored {
+                    a.element(.object([("slot", event["producer"] ?? .null)] + (event["data"]?.objectValue ?? [])))
+                }
+            }
             o.array("timeline") { a in
                 for event in parsed {
                     a.object { e in
