@@ -71,6 +71,10 @@ public protocol Plugin: AnyObject, Sendable {
     /// The admin commands `control` answers; non-empty sets HUB_CAP_CONTROL, so the host
     /// routes admin APIs (such as /v1/rulesets) only to plugins that serve them.
     static var controlCommands: [String] { get }
+    /// Called once when the host destroys the instance: the last moment host services may be
+    /// used (save state, flush). Stop background work here; `deinit` may run later, on any
+    /// thread, after the host and the state bus are gone, so it must never call the host.
+    func shutdown()
 }
 
 extension Plugin {
@@ -81,6 +85,7 @@ extension Plugin {
         throw PluginError(HUB_UNSUPPORTED, "this plugin keeps no state to import")
     }
     public static var controlCommands: [String] { [] }
+    public func shutdown() {}
     public func control(_ command: String, _ args: JSONValue) throws(PluginError) -> [UInt8] {
         throw PluginError(HUB_NOT_FOUND, "no admin command '\(command)' in this plugin")
     }

@@ -150,5 +150,8 @@ final class TreePredictor: PredictorPlugin {
                         ("candidate", models.candidate.map { .string($0.version) } ?? .null)])
     }
 
+    /// No model reload (and so no host log) after the host destroys the instance.
+    func shutdown() { store.stop() }
+
     deinit { store.stop() }
 }

@@ -19,6 +19,8 @@ final class RulesEngine: RulesPlugin {
     /// the folders of the seed rulesets.
     let tableFolders: [String]
     private let stopping = Atomic<Bool>(false)
+    /// Held while the snapshot timer works, so shutdown never overlaps it.
+    private let background = Mutex<Void>(())
     private let windowsDirty = Atomic<Bool>(false)
     private let evaluated: HostServices.Metric?
     /// The longest velocity window of any live rule: snapshots keep nothing older.
@@ -61,10 +63,14 @@ final class RulesEngine: RulesPlugin {
         context.host.log(.info, "rules: \(live.count) live ruleset(s): \(live.map { "\($0.id) v\($0.version) (\($0.rules.count) rules)" }.joined(separator: ", "))")
     }
 
-    deinit {
-        stopping.store(true, ordering: .releasing)
-        saveWindows()
-        ledger.flush(release: true)
+    /// The last save, while the host and its bus still exist: windows, given counts, and the
+    /// unused rest of promotion blocks. Waits for a snapshot in progress; none starts after.
+    func shutdown() {
+        background.withLock { _ in
+            stopping.store(true, ordering: .releasing)
+            saveWindows()
+            ledger.flush(release: true)
+        }
     }
 
     static func readTable(_ path: String, besides rulesetPath: String) -> String? {
@@ -106,13 +112,18 @@ final class RulesEngine: RulesPlugin {
 
     private func scheduleSnapshots(every milliseconds: Int) {
         DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .milliseconds(milliseconds)) { [weak self] in
-            guard let self, !self.stopping.load(ordering: .acquiring) else { return }
-            if self.windowsDirty.exchange(false, ordering: .acquiringAndReleasing) {
-                self.state.windows.prune(olderThan: Int64(self.host.wallNanos()) - self.horizon.load(ordering: .relaxed))
-                self.saveWindows()
+            guard let self else { return }
+            let again = self.background.withLock { _ -> Bool in
+                // After shutdown the host may be gone: no host call from here on.
+                guard !self.stopping.load(ordering: .acquiring) else { return false }
+                if self.windowsDirty.exchange(false, ordering: .acquiringAndReleasing) {
+                    self.state.windows.prune(olderThan: Int64(self.host.wallNanos()) - self.horizon.load(ordering: .relaxed))
+                    self.saveWindows()
+                }
+                self.ledger.flush(release: false)
+                return true
             }
-            self.ledger.flush(release: false)
-            self.scheduleSnapshots(every: milliseconds)
+            if again { self.scheduleSnapshots(every: milliseconds) }
         }
     }
 

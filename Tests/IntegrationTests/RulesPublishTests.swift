@@ -98,3 +98,23 @@ import Testing
         #expect((bad.object["problems"] as? [[String: Any]])?.compactMap { $0["field"] as? String }.sorted() == ["last", "since"])
     }
 }
+
+/// Stopping a hub while the rules engine's snapshot timer runs: the last save happens in
+/// shutdown, and no background work calls the host after it (a late call once crashed the
+/// process at exit, after the bus was gone).
+@Suite struct RulesShutdownTests {
+    @Test func stopWhileSnapshotsRunNeverCallsAGoneHost() async throws {
+        let engine = "  engine:\n    kind: rules\n    library: \(try Products.library("RulesEngine"))\n    config: {snapshot_interval_ms: 50}\n"
+        for round in 0..<8 {
+            let h = try await HubHarness.start(extra: engine, pipeline: "[engine]", name: "shutdown\(round)")
+            let burst = "ruleset: risk\nrules:\n  - id: burst\n    velocity: {key: {var: client_ip}, window: 60s, at_least: 100}\n    then: [{tag: busy}]\n"
+            _ = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets", burst, type: "application/yaml")
+            _ = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets/risk/publish")
+            _ = try await RulesEngineTests.order(h.baseURL, "o-\(round)", price: "10.00")
+            try await Task.sleep(for: .milliseconds(45 + round * 3))
+            await h.stop()
+        }
+        // Timers scheduled before the stops come due now; none may touch a destroyed host.
+        try await Task.sleep(for: .milliseconds(200))
+    }
+}

@@ -43,6 +43,7 @@ enum Thunks {
 
     static let destroy: @convention(c) (UnsafeMutableRawPointer?) -> Void = { inst in
         guard let inst else { return }
+        InstanceBox.from(inst).plugin.shutdown()
         Unmanaged<InstanceBox>.fromOpaque(inst).release()
     }
 
