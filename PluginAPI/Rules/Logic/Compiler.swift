@@ -22,6 +22,15 @@ public struct Compiled: Sendable {
     var test: TruthExpr?
     var number: NumberExpr?
     var isNumber = false
+    /// Set for a plain read of an order field ({"var": "customer.tier"}, no default): lets
+    /// comparisons with a constant read the cached field directly.
+    var field: RootField?
+
+    struct RootField: Sendable {
+        let slot: Int
+        let path: [String]
+        let label: String
+    }
 
     init(_ expr: @escaping Expr, test: TruthExpr? = nil, number: NumberExpr? = nil, isNumber: Bool = false) {
         self.expr = expr
@@ -166,6 +175,15 @@ public final class LogicCompiler {
         let a = parts.count > 0 ? parts[0] : Compiled(constant: .null)
         let b = parts.count > 1 ? parts[1] : Compiled(constant: .null)
         if let x = a.constant, let y = b.constant { return Compiled(constant: .bool(body(x, y))) }
+        // An order field against a constant: read the cached field, no closure for it.
+        if let field = a.field ?? b.field, let constant = b.constant ?? a.constant {
+            let fieldFirst = a.field != nil
+            return .boolean { frame in
+                let value = frame.slot(field.slot, field.path)
+                if frame.noting && !value.isNull { frame.note(field.label, value) }
+                return fieldFirst ? body(value, constant) : body(constant, value)
+            }
+        }
         let (ea, eb) = (a.expr, b.expr)
         if let y = b.constant { return .boolean { frame in body(ea(frame), y) } }
         if let x = a.constant { return .boolean { frame in body(x, eb(frame)) } }

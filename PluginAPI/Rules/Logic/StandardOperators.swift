@@ -18,10 +18,15 @@ extension LogicCompiler {
                 return list.count - absent.count >= required ? .array([]) : .array(absent)
             }
         case "if", "?:": return try conditional(args)
-        case "==": return pureTest2(try compileAll(args)) { RuleValue.looseEquals($0, $1) }
-        case "===": return pureTest2(try compileAll(args)) { RuleValue.strictEquals($0, $1) }
-        case "!=": return pureTest2(try compileAll(args)) { !RuleValue.looseEquals($0, $1) }
-        case "!==": return pureTest2(try compileAll(args)) { !RuleValue.strictEquals($0, $1) }
+        case "==", "===", "!=", "!==":
+            let loose = op.count == 2, negate = op.hasPrefix("!")
+            let parts = try compileAll(args)
+            // Text against text is plain string equality under both == and ===.
+            let equal: @Sendable (RuleValue, RuleValue) -> Bool = { a, b in
+                if case .string(let x) = a, case .string(let y) = b { return x == y }
+                return loose ? RuleValue.looseEquals(a, b) : RuleValue.strictEquals(a, b)
+            }
+            return negate ? pureTest2(parts) { !equal($0, $1) } : pureTest2(parts, equal)
         case "!", "!!":
             let operand = try compile(args.first ?? SourceNode(.null))
             let negate = op == "!"
@@ -69,6 +74,23 @@ extension LogicCompiler {
         case "%":
             try requireArgs(op, args, 2...2, at: node)
             return arithmetic(try compileAll(args)) { $0 % $1 }
+        case "in" where args.count == 2 && args[1].elements?.allSatisfy({ $0.string != nil }) == true:
+            // A field in a list of words: one set lookup.
+            let parts = try compileAll(args)
+            let words = Set(args[1].elements!.compactMap(\.string))
+            if let field = parts[0].field {
+                return .boolean { frame in
+                    let value = frame.slot(field.slot, field.path)
+                    if frame.noting && !value.isNull { frame.note(field.label, value) }
+                    if case .string(let text) = value { return words.contains(text) }
+                    return false
+                }
+            }
+            let needle = parts[0].expr
+            return .boolean { frame in
+                if case .string(let text) = needle(frame) { return words.contains(text) }
+                return false
+            }
         case "in":
             return pure2(try compileAll(args)) { needle, haystack in
                 switch haystack {
@@ -128,7 +150,7 @@ extension LogicCompiler {
                 guard args.count < 2 else { return Compiled(expr) }
                 // Without a default: typed reads of the cached slot.
                 // They note the value too when an explanation is being gathered.
-                return Compiled(expr, test: { frame in
+                var compiled = Compiled(expr, test: { frame in
                     let value = frame.slot(slot, segments)
                     if frame.noting && !value.isNull { frame.note(path, value) }
                     return value.truthy
@@ -139,6 +161,8 @@ extension LogicCompiler {
                     }
                     return frame.numberSlot(slot, segments)
                 })
+                compiled.field = .init(slot: slot, path: segments, label: path)
+                return compiled
             }
             if depth == 0 {
                 return Compiled { frame in RuleValue(frame.document.root) }
@@ -232,7 +256,10 @@ extension LogicCompiler {
         // In a condition only truthiness matters: and = all true, or = any true.
         let tests = parts.map(\.truth)
         let test: TruthExpr
-        if isAnd {
+        if tests.count == 2 {
+            let (first, second) = (tests[0], tests[1])
+            if isAnd { test = { frame in first(frame) && second(frame) } } else { test = { frame in first(frame) || second(frame) } }
+        } else if isAnd {
             test = { frame in
                 for test in tests where !test(frame) { return false }
                 return true
