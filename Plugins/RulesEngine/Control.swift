@@ -19,8 +19,11 @@ extension RulesEngine {
             }
             let file = args["file"]?.stringValue ?? "ruleset"
             let folders = tableFolders
+            // A ruleset sent over HTTP names tables only inside the manifest's and the seeds'
+            // folders: no absolute paths, no "..", so it cannot read other files of the host.
             let (ruleset, number) = try store.create(source: source, file: file, note: args["note"]?.stringValue ?? "") { path in
-                folders.lazy.compactMap { Self.readTable(path, besides: $0 + "/") }.first
+                guard !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else { return nil }
+                return folders.lazy.compactMap { Self.readTable(path, besides: $0 + "/") }.first
             }
             let lint = LintReport(ruleset, file: file)
             answer = .object([

@@ -21,6 +21,8 @@ final class KVLedger: PromotionLedger {
         /// When the KV last said a limit is used up: re-asked at most once a second.
         var exhaustedAt: UInt64?
         var refusal = ""
+        /// The limits the lease was claimed under: a version with other limits starts afresh.
+        var limits: PromotionSpec.Limits?
     }
     private struct Stored {
         var claimedRedemptions: Int64 = 0
@@ -47,6 +49,13 @@ final class KVLedger: PromotionLedger {
             defer { all[key] = lease }
             let limits = request.limits
             do throws(PluginError) {
+                if lease.limits != limits {
+                    // A published version changed the limits: give the unused rest back and
+                    // claim again under the new ones, so a lowered limit holds at once.
+                    if lease.limits != nil { try giveBack(key, &lease) }
+                    lease.limits = limits
+                    lease.exhaustedAt = nil
+                }
                 let needRedemption = limits.redemptions != nil && lease.redemptions < 1
                 let needBudget = limits.budgetMinor != nil && lease.budgetMinor < request.discountMinor
                 if needRedemption || needBudget {
@@ -61,7 +70,8 @@ final class KVLedger: PromotionLedger {
                     }
                     lease.exhaustedAt = nil
                 }
-                if let perCustomer = limits.perCustomer {
+                // An order without a customer id is its own customer: it cannot use a rule twice.
+                if let perCustomer = limits.perCustomer, !request.customer.hasPrefix("order:") {
                     guard try countCustomer(key + "/customer/" + request.customer, limit: perCustomer) else {
                         return .refused("customer already used it \(perCustomer) time\(perCustomer == 1 ? "" : "s") (limit \(perCustomer))")
                     }
@@ -75,6 +85,22 @@ final class KVLedger: PromotionLedger {
                 return .failed(error.message)
             }
         }
+    }
+
+    /// Returns the unused rest of a lease to the KV (compare-and-set, retried on a conflict).
+    private func giveBack(_ key: String, _ lease: inout Lease) throws(PluginError) {
+        guard lease.redemptions > 0 || lease.budgetMinor > 0 else { return }
+        for _ in 0..<50 {
+            var stored = try read(key)
+            stored.claimedRedemptions -= lease.redemptions
+            stored.claimedMinor -= lease.budgetMinor
+            if try write(key, stored) {
+                lease.redemptions = 0
+                lease.budgetMinor = 0
+                return
+            }
+        }
+        throw .again("too many concurrent writers on \(key)")
     }
 
     /// Claims the next block from the KV (compare-and-set, retried on a conflict).
@@ -172,6 +198,7 @@ final class KVLedger: PromotionLedger {
             return taken
         }
         for (key, lease) in snapshot where lease.givenRedemptions > 0 || (release && (lease.redemptions > 0 || lease.budgetMinor > 0)) {
+            var written = false
             for _ in 0..<50 {
                 guard var stored = try? read(key) else { break }
                 stored.givenRedemptions += lease.givenRedemptions
@@ -180,7 +207,18 @@ final class KVLedger: PromotionLedger {
                     stored.claimedRedemptions -= lease.redemptions
                     stored.claimedMinor -= lease.budgetMinor
                 }
-                if (try? write(key, stored)) == true { break }
+                if (try? write(key, stored)) == true {
+                    written = true
+                    break
+                }
+            }
+            // Not written: keep the counts for the next flush (a failed release keeps its claim,
+            // which errs short, never over).
+            if !written {
+                leases.withLock { all in
+                    all[key]?.givenRedemptions += lease.givenRedemptions
+                    all[key]?.givenMinor += lease.givenMinor
+                }
             }
         }
     }

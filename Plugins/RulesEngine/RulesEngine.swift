@@ -52,12 +52,14 @@ final class RulesEngine: RulesPlugin {
             try store.startWithoutKV(seeds: seeds) { rulesetPath, tablePath in Self.readTable(tablePath, besides: rulesetPath) }
             context.host.log(.warn, "rules: the host offers no durable KV; seed rulesets are live but versions, publishing and promotion limits are unavailable")
         }
+
+        evaluated = try? context.host.defineMetric("rules_evaluated_total", kind: .counter, help: "Orders judged by the rules")
+        let interval = context.config["snapshot_interval_ms"]?.intValue ?? 1000
+        // The horizon comes from the live rules' longest window, so it is known before the restore.
+        updateHorizon()
         if let (bytes, _) = try? context.host.kvGet("velocity/snapshot") {
             try? state.windows.restore(bytes, horizon: Int64(context.host.wallNanos()) - horizon.load(ordering: .relaxed))
         }
-        evaluated = try? context.host.defineMetric("rules_evaluated_total", kind: .counter, help: "Orders judged by the rules")
-        let interval = context.config["snapshot_interval_ms"]?.intValue ?? 1000
-        updateHorizon()
         scheduleSnapshots(every: max(50, Int(interval)))
         let live = store.current
         context.host.log(.info, "rules: \(live.count) live ruleset(s): \(live.map { "\($0.id) v\($0.version) (\($0.rules.count) rules)" }.joined(separator: ", "))")

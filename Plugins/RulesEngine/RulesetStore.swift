@@ -109,9 +109,11 @@ final class RulesetStore: Sendable {
                 o.field("created_at", Timestamp.rfc3339(unixNanos: Int64(host.wallNanos())))
                 o.field("note", note)
             }
-            _ = try host.kvPut("ruleset/\(id)/v/\(number)", writer.bytes, expectedRevision: 0)
+            // The number is reserved first (compare-and-set on the index), then the version
+            // written: a failure in between leaves a gap, never a number every later create trips on.
             index.latest = number
             try saveIndex(id, index, revision: revision)
+            _ = try host.kvPut("ruleset/\(id)/v/\(number)", writer.bytes, expectedRevision: 0)
             var numbered = compiled
             numbered.version = number
             return (numbered, number)
@@ -148,7 +150,8 @@ final class RulesetStore: Sendable {
             let ruleset = try compile(id, target)
             if rollback {
                 while let last = index.history.last, last != target { index.history.removeLast() }
-            } else {
+            } else if index.history.last != target {
+                // Publishing the live version again (a retried request) changes no history.
                 index.history.append(target)
             }
             index.live = target
@@ -190,15 +193,20 @@ final class RulesetStore: Sendable {
             }
             let digest = Self.digest(([seed.text] + tableTexts).joined(separator: "\u{0}"))
             if let (index, _) = try index(id), index.seedDigest == digest, index.live > 0 { continue }
-            let (_, number) = try create(source: seed.text, file: file, note: "seeded from \(seed.path)") { tableFiles(seed.path, $0) }
-            _ = try publish(id, number)
-            try writes.withLock { _ throws(PluginError) in
-                guard let (found, revision) = try self.index(id) else { return }
-                var index = found
-                index.seedDigest = digest
-                try saveIndex(id, index, revision: revision)
+            do {
+                let (_, number) = try create(source: seed.text, file: file, note: "seeded from \(seed.path)") { tableFiles(seed.path, $0) }
+                _ = try publish(id, number)
+                try writes.withLock { _ throws(PluginError) in
+                    guard let (found, revision) = try self.index(id) else { return }
+                    var index = found
+                    index.seedDigest = digest
+                    try saveIndex(id, index, revision: revision)
+                }
+                host.log(.info, "ruleset '\(id)': \(seed.path) published as version \(number)")
+            } catch where error.status == 9 {
+                // Another node seeding the same file got there first: take what it published.
+                guard let (index, _) = try index(id), index.seedDigest == digest, index.live > 0 else { throw error }
             }
-            host.log(.info, "ruleset '\(id)': \(seed.path) published as version \(number)")
         }
         for id in try ids() where !current.contains(where: { $0.id == id }) {
             guard let (index, _) = try index(id), index.live > 0 else { continue }

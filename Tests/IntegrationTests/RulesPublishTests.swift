@@ -118,3 +118,32 @@ import Testing
         try await Task.sleep(for: .milliseconds(200))
     }
 }
+
+/// A version that lowers a promotion's limit holds at once; publishing the live version again
+/// does not break rollback.
+@Suite struct RulesLimitChangeTests {
+    static func promo(_ limit: Int) -> String {
+        "ruleset: promo\nrules:\n  - id: ten-off\n    then: [{discount: {amount: \"10.00\"}}]\n    limits: {redemptions: \(limit)}\n"
+    }
+
+    @Test func aLoweredLimitHoldsAtOnce() async throws {
+        let h = try await HubHarness.start(extra: RulesEngineTests.engine, pipeline: "[engine]")
+        defer { Task { await h.stop() } }
+        _ = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets", Self.promo(100), type: "application/yaml")
+        _ = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets/promo/publish")
+        for index in 0..<7 {
+            let order = try await RulesEngineTests.order(h.baseURL, "v1-\(index)", price: "50.00", customer: "c-\(index)")
+            #expect(RulesEngineTests.rulesAnswer(order)["discount_minor"] as? Int == 1000)
+        }
+        // v2 allows 5 in total: 7 were given already, so nobody more gets it.
+        _ = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets", Self.promo(5), type: "application/yaml")
+        _ = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets/promo/publish")
+        let after = try await RulesEngineTests.order(h.baseURL, "v2-0", price: "50.00", customer: "c-new")
+        #expect(RulesEngineTests.rulesAnswer(after)["discount_minor"] as? Int == 0)
+
+        // Publishing the live v2 again, then rolling back, goes back to v1.
+        _ = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets/promo/publish", #"{"version": 2}"#)
+        let rolled = try await RulesEngineTests.post(h.baseURL, "/v1/rulesets/promo/rollback")
+        #expect(rolled.object["live"] as? Int == 1, "\(rolled.text)")
+    }
+}

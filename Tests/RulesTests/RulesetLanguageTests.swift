@@ -173,3 +173,31 @@ extension RulesetLanguageTests {
         #expect(rules.evaluate(order, state: RuleState(), nowNanos: 0).discountMinor == 6000)
     }
 }
+
+extension RulesetLanguageTests {
+    /// Rule text a person can send over HTTP never crashes the hub: each is a refusal or a value.
+    @Test func hostileNumbersAndDatesAreRefusedNotFatal() throws {
+        let refused = [
+            "ruleset: x\nrules:\n  - id: a\n    velocity: {key: {var: ip}, window: 200000000000d, at_least: 2}\n    then: [{tag: t}]\n",
+            "ruleset: x\nrules:\n  - id: a\n    when: {in_window: [\"\", \"2026-12-25T00:00\"]}\n    then: [{tag: t}]\n",
+            "ruleset: x\nrules:\n  - id: a\n    when: {in_window: [\"1000000000000-01-01\", \"1000000000001-01-01\"]}\n    then: [{tag: t}]\n",
+        ]
+        for text in refused {
+            #expect(throws: RuleError.self) { _ = try Self.compile(text) }
+        }
+        // Int64.min / -1 and % -1 fall back to a double instead of trapping.
+        let value = try JSONLogic.evaluate(SourceNode(json: json(#"{"/": [{"*": [-4611686018427387904, 2]}, -1]}"#)), data: .null)
+        #expect(value.numberValue?.double == 9.223372036854776e18)
+        _ = try JSONLogic.evaluate(SourceNode(json: json(#"{"%": [{"*": [-4611686018427387904, 2]}, -1]}"#)), data: .null)
+    }
+
+    /// The typed fast path and the reference agree on a one-element array (JavaScript reads
+    /// Number([true]) as NaN, Number([5]) as 5).
+    @Test func oneElementArraysCompareAsJavaScriptDoes() throws {
+        for (data, expected) in [(#"{"flags": [true]}"#, false), (#"{"flags": [1]}"#, true), (#"{"flags": [null]}"#, true)] {
+            let rule = SourceNode(json: json(#"{"<": [{"var": "flags"}, 2]}"#))
+            #expect(try JSONLogic.evaluate(rule, data: json(data)).truthy == expected, "\(data)")
+            #expect(try JSONLogic.fastPaths(rule, data: json(data)).truth == expected, "\(data)")
+        }
+    }
+}

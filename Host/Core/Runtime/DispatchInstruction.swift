@@ -20,6 +20,28 @@ struct DispatchInstruction {
     /// What the rules decided for fulfilment (route, split, gifts, fields, shipping, tags), or nil.
     let fulfillment: JSONValue?
 
+    /// What discounts may take of an order: its lines not marked `no_discount`.
+    static func discountableMinor(_ order: OrderFields) -> Int64 {
+        order.items.reduce(Int64(0)) { $0 + ($1.noDiscount ? 0 : $1.quantity &* $1.unitPriceMinor) }
+    }
+
+    /// The same from the order as recorded (canonical JSON: unit_price is "129.90" or 129.9).
+    static func discountableMinor(_ order: JSONValue) -> Int64 {
+        (order["items"]?.arrayValue ?? []).reduce(Int64(0)) { total, item in
+            guard item["no_discount"]?.boolValue != true, let quantity = item["quantity"]?.intValue else { return total }
+            let text: String
+            switch item["unit_price"] {
+            case .string(let s)?: text = s
+            case .number(let n)?: text = n
+            default: return total
+            }
+            let parts = text.split(separator: ".", maxSplits: 1)
+            guard let whole = parts.first.flatMap({ Int64($0) }) else { return total }
+            let cents = parts.count == 2 ? Int64(String((parts[1] + "00").prefix(2))) ?? 0 : 0
+            return total + quantity &* (whole * 100 + (whole < 0 ? -cents : cents))
+        }
+    }
+
     /// The fulfilment decisions out of the rules answers (first answer wins each part).
     static func fulfillment(from answers: [JSONValue]) -> JSONValue? {
         var parts: [(key: String, value: JSONValue)] = []
@@ -80,7 +102,8 @@ struct DispatchInstruction {
         riskWriter.value(risk ?? .null)
         self.init(
             orderID: orderID, idempotencyKey: data(of: EventTypes.accepted).first?["idempotency_key"] ?? .null,
-            discountMinor: data(of: EventTypes.rulesEvaluated).reduce(Int64(0)) { $0 + ($1["discount_minor"]?.intValue ?? 0) },
+            discountMinor: min(data(of: EventTypes.rulesEvaluated).reduce(Int64(0)) { $0 + ($1["discount_minor"]?.intValue ?? 0) },
+                               Self.discountableMinor(order)),
             risk: riskWriter.bytes, order: orderWriter.bytes, riskScore: risk?["score"],
             fulfillment: Self.fulfillment(from: data(of: EventTypes.rulesEvaluated)))
     }

@@ -70,8 +70,9 @@ struct IntakeSteps {
             events.append(statusChange(to: .onHold, from: .accepted, reason: hold.reason, holdType: hold.type))
         } else {
             events.append(statusChange(to: .released, from: .accepted, reason: "no hold", holdType: nil))
-            // Several rules plugins never discount more than the items are worth together.
-            discount = min(discount, order.itemsTotalMinor)
+            // Several rules plugins never discount more than may be discounted together (the
+            // same cap DispatchInstruction applies when it rebuilds from the timeline).
+            discount = min(discount, DispatchInstruction.discountableMinor(order))
             if service.dispatchEnabled {
                 events.append(dispatchRequest(discount: discount, risk: risk, riskScore: riskScore,
                                               fulfillment: DispatchInstruction.fulfillment(from: decisions)))

@@ -69,6 +69,7 @@ public final class RulesAdmin: Sendable {
     static func recordedOrders(_ bus: PluginInstance, last: Int, since: Int64?, until: Int64?) throws(PluginCallError) -> [JSONValue] {
         var ring: [JSONValue] = []
         var predictions: [String: [(key: String, value: JSONValue)]] = [:]
+        var inRing: Set<String> = []
         var offset: UInt64 = 0
         while true {
             let (json, next) = try bus.read(after: offset, max: 2000)
@@ -80,7 +81,10 @@ public final class RulesAdmin: Sendable {
                     let type = event["type"]?.stringValue ?? ""
                     let subject = event["subject"]?.stringValue ?? ""
                     if type == EventTypes.riskScored, let data = event["data"] {
-                        predictions[subject, default: []].append((event["producer"]?.stringValue ?? "predictor", data))
+                        // Kept only for orders still among the last N (memory stays O(N)).
+                        if inRing.contains(subject) {
+                            predictions[subject, default: []].append((event["producer"]?.stringValue ?? "predictor", data))
+                        }
                         continue
                     }
                     guard type == EventTypes.received, let order = event["data"] else { continue }
@@ -88,7 +92,15 @@ public final class RulesAdmin: Sendable {
                     if let since, time < since { continue }
                     if let until, time >= until { continue }
                     ring.append(.object([("order", order), ("time", event["time"] ?? .null), ("subject", .string(subject))]))
-                    if ring.count > last * 2 { ring.removeFirst(ring.count - last) }
+                    inRing.insert(subject)
+                    if ring.count > last * 2 {
+                        for dropped in ring.prefix(ring.count - last) {
+                            guard let gone = dropped["subject"]?.stringValue else { continue }
+                            inRing.remove(gone)
+                            predictions[gone] = nil
+                        }
+                        ring.removeFirst(ring.count - last)
+                    }
                 }
             }
         }

@@ -46,8 +46,10 @@ extension Ruleset {
                 if keyValue.isNull { continue }  // no key (e.g. no client_ip): nothing to count
                 let distinct = velocity.distinct.map { $0.expr(frame).toText }
                 let key = id + "/" + rule.id + "/" + keyValue.toText
+                // Kept up to at least 100: a version that raises a threshold (up to 100) still
+                // counts the orders it inherits exactly.
                 let counts = state.windows.record(key, now: nowNanos, window: velocity.windowNanos, distinct: distinct,
-                                                  keepTimes: velocity.atLeast, keepDistinct: max(1, velocity.distinctAtLeast))
+                                                  keepTimes: max(velocity.atLeast, 100), keepDistinct: max(velocity.distinctAtLeast, 100))
                 frame.noting = true
                 frame.note("velocity.\(velocity.keyLabel)", keyValue)
                 frame.note("velocity.count", .int(Int64(counts.count)))

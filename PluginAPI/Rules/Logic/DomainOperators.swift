@@ -208,9 +208,10 @@ func parseClock(_ text: String) -> Int64? {
 /// "2026-12-24T20:00[:SS]" or "2026-12-24" (midnight) → local wall seconds since 1970.
 func parseLocalDateTime(_ text: String) -> Int64? {
     let halves = text.split(separator: "T", maxSplits: 1)
-    let date = halves[0].split(separator: "-")
+    guard let first = halves.first else { return nil }
+    let date = first.split(separator: "-")
     guard date.count == 3, let y = Int64(date[0]), let mo = Int64(date[1]), let d = Int64(date[2]),
-          (1...12).contains(mo), (1...31).contains(d) else { return nil }
+          (1...9999).contains(y), (1...12).contains(mo), (1...31).contains(d) else { return nil }
     let clock = halves.count == 2 ? parseClock(String(halves[1])) : 0
     guard let clock else { return nil }
     return Timestamp.daysFromCivil(year: y, month: mo, day: d) * 86_400 + clock

@@ -172,7 +172,10 @@ extension LogicCompiler {
                 // The common case inside a filter: one field of the current element.
                 let name = segments[0]
                 let field: Expr = { frame in
-                    guard case .object(let members)? = frame.current else { return .null }
+                    guard case .object(let members)? = frame.current else {
+                        // Not an object (an array element of arrays: {"var": "1"} indexes it).
+                        return frame.current.flatMap { resolve($0, segments) } ?? .null
+                    }
                     for member in members where member.key == name { return member.value }
                     return .null
                 }

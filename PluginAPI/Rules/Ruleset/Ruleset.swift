@@ -272,7 +272,8 @@ public final class RulesetParser {
         let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000), ("d", 86_400_000_000_000)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
             guard let value = Int64(text.dropLast(suffix.count)), value > 0 else { return nil }
-            return value * scale
+            let (nanos, overflow) = value.multipliedReportingOverflow(by: scale)
+            return overflow ? nil : nanos
         }
         return nil
     }

@@ -133,7 +133,7 @@ public enum Num: Sendable, CustomStringConvertible {
     }
 
     public static func / (a: Num, b: Num) -> Num {
-        if case .exact(let ma, let sa) = a, case .exact(let mb, let sb) = b, mb != 0 {
+        if case .exact(let ma, let sa) = a, case .exact(let mb, let sb) = b, mb != 0, !(ma == .min && mb == -1) {
             // Exact when the quotient terminates within maxScale decimals (300 / 4 = 75, 1 / 8).
             for extra in 0...maxScale {
                 let (num, o) = ma.multipliedReportingOverflow(by: powers[extra])
@@ -154,7 +154,7 @@ public enum Num: Sendable, CustomStringConvertible {
     }
 
     public static func % (a: Num, b: Num) -> Num {
-        if let (x, y, s) = aligned(a, b), y != 0 { return Num.exact(x % y, scale: s).normalized }
+        if let (x, y, s) = aligned(a, b), y != 0, !(x == .min && y == -1) { return Num.exact(x % y, scale: s).normalized }
         return .real(a.double.truncatingRemainder(dividingBy: b.double))
     }
 

@@ -75,7 +75,8 @@ public enum RuleValue: Sendable {
             return Num.parse(trimmed) ?? .real(.nan)
         case .array(let a):
             if a.isEmpty { return Num(0) }
-            if a.count == 1 { return a[0].toNumber }
+            // JavaScript: Number([x]) is Number(String(x)), so [true] is NaN and [5] is 5.
+            if a.count == 1 { return RuleValue.string(a[0].isNull ? "" : a[0].toText).toNumber }
             return .real(.nan)
         case .object: return .real(.nan)
         }
