@@ -33,7 +33,21 @@ final class KVLedger: PromotionLedger {
     }
 
     private let host: HostServices
-    private let leases = Mutex<[String: Lease]>([:])
+    /// One lock per promotion: a slow key-value round trip for one promotion (a block claim,
+    /// a per-customer count) never holds up orders for the others.
+    private final class Slot: Sendable {
+        let lease = Mutex<Lease>(Lease())
+    }
+    private let slots = Mutex<[String: Slot]>([:])
+
+    private func slot(_ key: String) -> Slot {
+        slots.withLock { all in
+            if let known = all[key] { return known }
+            let made = Slot()
+            all[key] = made
+            return made
+        }
+    }
     /// How many blocks a limit is cut into: 1/blocks of it is claimed at a time.
     private let blocks: Int64
 
@@ -44,9 +58,7 @@ final class KVLedger: PromotionLedger {
 
     func reserve(_ request: LedgerRequest) -> LedgerDecision {
         let key = "promo/\(request.ruleset)/\(request.rule)"
-        return leases.withLock { all -> LedgerDecision in
-            var lease = all[key] ?? Lease()
-            defer { all[key] = lease }
+        return slot(key).lease.withLock { lease -> LedgerDecision in
             let limits = request.limits
             do throws(PluginError) {
                 if lease.limits != limits {
@@ -185,19 +197,20 @@ final class KVLedger: PromotionLedger {
     /// Writes what was given since the last flush; with `release`, also gives unused blocks
     /// back (clean stop). Called by the plugin's timer and at shutdown.
     func flush(release: Bool) {
-        let snapshot = leases.withLock { all -> [(String, Lease)] in
-            let taken = all.map { ($0.key, $0.value) }
-            for key in all.keys {
-                all[key]!.givenRedemptions = 0
-                all[key]!.givenMinor = 0
+        let snapshot = slots.withLock { all in all.map { ($0.key, $0.value) } }.map { key, slot in
+            let taken = slot.lease.withLock { lease -> Lease in
+                let taken = lease
+                lease.givenRedemptions = 0
+                lease.givenMinor = 0
                 if release {
-                    all[key]!.redemptions = 0
-                    all[key]!.budgetMinor = 0
+                    lease.redemptions = 0
+                    lease.budgetMinor = 0
                 }
+                return taken
             }
-            return taken
+            return (key, slot, taken)
         }
-        for (key, lease) in snapshot where lease.givenRedemptions > 0 || (release && (lease.redemptions > 0 || lease.budgetMinor > 0)) {
+        for (key, slot, lease) in snapshot where lease.givenRedemptions > 0 || (release && (lease.redemptions > 0 || lease.budgetMinor > 0)) {
             var written = false
             for _ in 0..<50 {
                 guard var stored = try? read(key) else { break }
@@ -215,9 +228,9 @@ final class KVLedger: PromotionLedger {
             // Not written: keep the counts for the next flush (a failed release keeps its claim,
             // which errs short, never over).
             if !written {
-                leases.withLock { all in
-                    all[key]?.givenRedemptions += lease.givenRedemptions
-                    all[key]?.givenMinor += lease.givenMinor
+                slot.lease.withLock { current in
+                    current.givenRedemptions += lease.givenRedemptions
+                    current.givenMinor += lease.givenMinor
                 }
             }
         }
@@ -225,7 +238,7 @@ final class KVLedger: PromotionLedger {
 
     func usage(ruleset: String, rule: String) -> (redemptions: Int64, givenMinor: Int64) {
         let key = "promo/\(ruleset)/\(rule)"
-        let local = leases.withLock { $0[key] ?? Lease() }
+        let local = slot(key).lease.withLock { $0 }
         let stored = (try? read(key)) ?? Stored()
         return (stored.givenRedemptions + local.givenRedemptions, stored.givenMinor + local.givenMinor)
     }
