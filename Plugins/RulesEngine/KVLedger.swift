@@ -58,8 +58,10 @@ final class KVLedger: PromotionLedger {
 
     func reserve(_ request: LedgerRequest) -> LedgerDecision {
         let key = "promo/\(request.ruleset)/\(request.rule)"
-        return slot(key).lease.withLock { lease -> LedgerDecision in
-            let limits = request.limits
+        let slot = slot(key)
+        let limits = request.limits
+        // 1. Take a unit (and the discount) out of this node's block, under the promotion's lock.
+        let refusal = slot.lease.withLock { lease -> LedgerDecision? in
             do throws(PluginError) {
                 if lease.limits != limits {
                     // A published version changed the limits: give the unused rest back and
@@ -82,21 +84,42 @@ final class KVLedger: PromotionLedger {
                     }
                     lease.exhaustedAt = nil
                 }
-                // An order without a customer id is its own customer: it cannot use a rule twice.
-                if let perCustomer = limits.perCustomer, !request.customer.hasPrefix("order:") {
-                    guard try countCustomer(key + "/customer/" + request.customer, limit: perCustomer) else {
-                        return .refused("customer already used it \(perCustomer) time\(perCustomer == 1 ? "" : "s") (limit \(perCustomer))")
-                    }
-                }
                 if limits.redemptions != nil { lease.redemptions -= 1 }
                 if limits.budgetMinor != nil { lease.budgetMinor -= request.discountMinor }
-                lease.givenRedemptions += 1
-                lease.givenMinor += request.discountMinor
-                return .granted
+                return nil
             } catch {
                 return .failed(error.message)
             }
         }
+        if let refusal { return refusal }
+        // 2. The customer's count, a durable write, outside the lock: other orders for this
+        // promotion go on meanwhile. The unit is set aside, so nothing can pass the limit.
+        // An order without a customer id is its own customer: it cannot use a rule twice.
+        if let perCustomer = limits.perCustomer, !request.customer.hasPrefix("order:") {
+            var decision: LedgerDecision?
+            do throws(PluginError) {
+                if try !countCustomer(key + "/customer/" + request.customer, limit: perCustomer) {
+                    decision = .refused("customer already used it \(perCustomer) time\(perCustomer == 1 ? "" : "s") (limit \(perCustomer))")
+                }
+            } catch {
+                decision = .failed(error.message)
+            }
+            if let decision {
+                // Put the unit back, unless a new version changed the limits meanwhile (then it
+                // stays claimed and unused: short, never over).
+                slot.lease.withLock { lease in
+                    guard lease.limits == limits else { return }
+                    if limits.redemptions != nil { lease.redemptions += 1 }
+                    if limits.budgetMinor != nil { lease.budgetMinor += request.discountMinor }
+                }
+                return decision
+            }
+        }
+        slot.lease.withLock { lease in
+            lease.givenRedemptions += 1
+            lease.givenMinor += request.discountMinor
+        }
+        return .granted
     }
 
     /// Returns the unused rest of a lease to the KV (compare-and-set, retried on a conflict).
