@@ -184,14 +184,11 @@ final class KVLedger: PromotionLedger {
     private static func reason(_ request: LedgerRequest, stored: Stored, lease: Lease) -> String {
         if let max = request.limits.redemptions, lease.redemptions < 1 { return "limit of \(max) orders reached" }
         if let budget = request.limits.budgetMinor {
-            return "budget \(Self.money(budget)) would be exceeded (\(Self.money(stored.claimedMinor - lease.budgetMinor)) given)"
+            return "budget \(MoneyText.format(budget)) would be exceeded (\(MoneyText.format(stored.claimedMinor - lease.budgetMinor)) given)"
         }
         return "limit reached"
     }
 
-    static func money(_ minor: Int64) -> String {
-        "\(minor / 100).\(minor % 100 < 10 ? "0" : "")\(minor % 100)"
-    }
 
     private func read(_ key: String) throws(PluginError) -> Stored {
         guard let (value, revision) = try host.kvGet(key), let doc = try? JSONParser.parse(value) else { return Stored() }

@@ -197,18 +197,35 @@ struct Validator {
     /// An amount as "129.90" or 129.9: at most two decimals, not negative, in minor units.
     mutating func money(_ value: JSONValue?, path: String) -> Int64? {
         guard let value else { problem(path, "required, an amount such as \"129.90\""); return nil }
-        let text: String
         switch value {
-        case .string(let s): text = s
-        case .number(let n): text = n
-        default: problem(path, "expected an amount such as \"129.90\", got \(value.typeName)"); return nil
+        case .string(let text), .number(let text):
+            if let minor = Money.minorUnits(text) { return minor }
+            problem(path, "'\(text)' is not a non-negative amount with at most two decimals")
+        default:
+            problem(path, "expected an amount such as \"129.90\", got \(value.typeName)")
         }
+        return nil
+    }
+}
+
+/// Amounts as orders carry them: the one parser validation and the dispatch replay share.
+enum Money {
+    /// "129.90", "129.9" or "129" → 12990; nil unless a non-negative amount with at most two decimals.
+    static func minorUnits(_ text: String) -> Int64? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2, !parts[0].isEmpty, parts[0].utf8.allSatisfy({ (48...57).contains($0) }),
             let whole = Int64(parts[0]), whole < 1_000_000_000_000,
             parts.count == 1 || (1...2).contains(parts[1].count) && parts[1].allSatisfy(\.isASCII) && parts[1].allSatisfy(\.isNumber)
-        else { problem(path, "'\(text)' is not a non-negative amount with at most two decimals"); return nil }
+        else { return nil }
         let fraction = parts.count == 2 ? Int64(parts[1].count == 1 ? parts[1] + "0" : String(parts[1])) ?? 0 : 0
         return whole * 100 + fraction
+    }
+
+    /// An amount field as recorded (a string or a JSON number).
+    static func minorUnits(_ value: JSONValue?) -> Int64? {
+        switch value {
+        case .string(let text)?, .number(let text)?: return minorUnits(text)
+        default: return nil
+        }
     }
 }

@@ -28,17 +28,9 @@ struct DispatchInstruction {
     /// The same from the order as recorded (canonical JSON: unit_price is "129.90" or 129.9).
     static func discountableMinor(_ order: JSONValue) -> Int64 {
         (order["items"]?.arrayValue ?? []).reduce(Int64(0)) { total, item in
-            guard item["no_discount"]?.boolValue != true, let quantity = item["quantity"]?.intValue else { return total }
-            let text: String
-            switch item["unit_price"] {
-            case .string(let s)?: text = s
-            case .number(let n)?: text = n
-            default: return total
-            }
-            let parts = text.split(separator: ".", maxSplits: 1)
-            guard let whole = parts.first.flatMap({ Int64($0) }) else { return total }
-            let cents = parts.count == 2 ? Int64(String((parts[1] + "00").prefix(2))) ?? 0 : 0
-            return total + quantity &* (whole * 100 + (whole < 0 ? -cents : cents))
+            guard item["no_discount"]?.boolValue != true, let quantity = item["quantity"]?.intValue,
+                  let price = Money.minorUnits(item["unit_price"]) else { return total }
+            return total + quantity &* price
         }
     }
 

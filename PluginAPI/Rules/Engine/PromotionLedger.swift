@@ -75,8 +75,9 @@ public final class MemoryLedger: PromotionLedger {
     }
 }
 
-enum MoneyText {
-    static func format(_ minor: Int64) -> String {
+/// Minor units as the amount people read ("50.00").
+public enum MoneyText {
+    public static func format(_ minor: Int64) -> String {
         let sign = minor < 0 ? "-" : ""
         let m = minor.magnitude
         let cents = m % 100

@@ -179,8 +179,7 @@ public final class LogicCompiler {
         if let field = a.field ?? b.field, let constant = b.constant ?? a.constant {
             let fieldFirst = a.field != nil
             return .boolean { frame in
-                let value = frame.slot(field.slot, field.path)
-                if frame.noting && !value.isNull { frame.note(field.label, value) }
+                let value = frame.read(field)
                 return fieldFirst ? body(value, constant) : body(constant, value)
             }
         }

@@ -86,6 +86,13 @@ public final class EvalFrame {
         return value
     }
 
+    /// An order field's cached value, noted for the explanation when one is being gathered.
+    func read(_ field: Compiled.RootField) -> RuleValue {
+        let value = slot(field.slot, field.path)
+        if noting && !value.isNull { notes.append((field.label, value)) }
+        return value
+    }
+
     func note(_ label: String, _ value: RuleValue) {
         if noting { notes.append((label, value)) }
     }

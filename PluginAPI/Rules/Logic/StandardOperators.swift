@@ -80,9 +80,7 @@ extension LogicCompiler {
             let words = Set(args[1].elements!.compactMap(\.string))
             if let field = parts[0].field {
                 return .boolean { frame in
-                    let value = frame.slot(field.slot, field.path)
-                    if frame.noting && !value.isNull { frame.note(field.label, value) }
-                    if case .string(let text) = value { return words.contains(text) }
+                    if case .string(let text) = frame.read(field) { return words.contains(text) }
                     return false
                 }
             }
@@ -150,18 +148,12 @@ extension LogicCompiler {
                 guard args.count < 2 else { return Compiled(expr) }
                 // Without a default: typed reads of the cached slot.
                 // They note the value too when an explanation is being gathered.
-                var compiled = Compiled(expr, test: { frame in
-                    let value = frame.slot(slot, segments)
-                    if frame.noting && !value.isNull { frame.note(path, value) }
-                    return value.truthy
-                }, number: { frame in
-                    if frame.noting {
-                        let value = frame.slot(slot, segments)
-                        if !value.isNull { frame.note(path, value) }
-                    }
+                let field = Compiled.RootField(slot: slot, path: segments, label: path)
+                var compiled = Compiled(expr, test: { frame in frame.read(field).truthy }, number: { frame in
+                    if frame.noting { _ = frame.read(field) }
                     return frame.numberSlot(slot, segments)
                 })
-                compiled.field = .init(slot: slot, path: segments, label: path)
+                compiled.field = field
                 return compiled
             }
             if depth == 0 {
