@@ -22,7 +22,7 @@ let package = Package(
         .library(name: "PredictorLogistic", type: .dynamic, targets: ["PredictorLogistic"]),
         .library(name: "PredictorTrees", type: .dynamic, targets: ["PredictorTrees"]),
         .library(name: "HelloSwiftPlugin", type: .dynamic, targets: ["HelloSwiftPlugin"]),
-        .library(name: "WMSHTTPAdapter", type: .dynamic, targets: ["WMSHTTPAdapter"]),
+        .library(name: "HTTPConnector", type: .dynamic, targets: ["HTTPConnector"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -36,7 +36,7 @@ let package = Package(
     ],
     targets: [
         // MARK: PluginAPI: the C ABI and the Swift kit on top of it.
-        .target(name: "CHubABI", path: "PluginAPI/CHubABI", exclude: ["abi-1.0.layout", "abi-1.1.layout", "abi-releases.txt"]),
+        .target(name: "CHubABI", path: "PluginAPI/CHubABI", exclude: ["abi-1.0.layout", "abi-1.1.layout", "abi-1.2.layout", "abi-releases.txt"]),
         .target(name: "HubJSON", path: "PluginAPI/JSON", swiftSettings: swiftSettings),
         .target(
             name: "HubPluginKit", dependencies: ["CHubABI", "HubJSON"], path: "PluginAPI/Swift",
@@ -69,8 +69,8 @@ let package = Package(
             name: "HelloSwiftPlugin", dependencies: ["HubPluginKit"], path: "Plugins/HelloSwift",
             swiftSettings: swiftSettings),
         .target(
-            name: "WMSHTTPAdapter", dependencies: ["CHubABI"], path: "adapters/wms_http",
-            exclude: ["README.md"],
+            name: "HTTPConnector", dependencies: ["CHubABI"], path: "adapters/http_connector",
+            exclude: ["README.md", "tests"],
             cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Wextra", "-Werror"])],
             linkerSettings: [.linkedLibrary("curl")]),
 
@@ -92,9 +92,10 @@ let package = Package(
         .target(
             name: "HubDevTools",
             dependencies: [
-                "HubJSON", .product(name: "Hummingbird", package: "hummingbird"),
+                "HubJSON", "HubLoader", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/DevTools", swiftSettings: swiftSettings),

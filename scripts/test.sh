@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build --build-tests
 python3 scripts/check-boundaries.py
+# The C connector's own library (JSON, templates, HMAC) under valgrind or ASan.
+adapters/http_connector/tests/run.sh
 # One test at a time: several tests inject timeouts into a stand-in WMS (1 s); on two shared
 # cores, parallel suites could starve them past their deadlines. Serial takes ~80 s.
 swift test --skip-build --disable-xctest --no-parallel

@@ -9,7 +9,7 @@ struct OrderHubCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, CheckCommand.self, PluginCommand.self, ManifestCommand.self, BenchCommand.self, BenchModelCommand.self,
             FeaturesCommand.self, PredictCommand.self, ModelCommand.self, RulesCommand.self,
-            DevCommand.self,
+            DispatchCommand.self, BenchDispatchCommand.self, DevCommand.self,
         ])
 }
 

@@ -64,7 +64,7 @@ struct PluginCommand: ParsableCommand {
         @Argument(help: "Path to the plugin's .so")
         var path: String
 
-        @Option(name: .long, help: "The plugin's config as JSON, or @FILE to read it from a file.")
+        @Option(name: .long, help: "The plugin's config as JSON, or @FILE to read it from a file (relative paths in it then resolve against FILE's folder).")
         var config: String = "{}"
 
         @Flag(name: .long, help: "Connectors: send a sample dispatch to the configured endpoint.")
@@ -78,7 +78,9 @@ struct PluginCommand: ParsableCommand {
             } catch {
                 throw ValidationError("--config: not valid JSON at \(error)")
             }
-            let results = PluginConformance.check(path: path, config: parsed, deliver: deliver)
+            let directory = config.hasPrefix("@") ? String(config.dropFirst()).split(separator: "/", omittingEmptySubsequences: false).dropLast()
+                .joined(separator: "/") : "."
+            let results = PluginConformance.check(path: path, config: parsed, configDirectory: directory.isEmpty ? "." : directory, deliver: deliver)
             for result in results { Output.out("\(result.passed ? "ok  " : "FAIL") \(result.name): \(result.detail)") }
             let failed = results.filter { !$0.passed }.count
             Output.out(failed == 0 ? "\(path): conforms (\(results.count) checks)" : "\(path): \(failed) of \(results.count) checks failed")

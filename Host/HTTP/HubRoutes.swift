@@ -27,6 +27,7 @@ public enum HubRoutes {
             return APIResponse.json(.ok, hub.orders.suggestions.document(limit: limit))
         }
         addRulesetRoutes(router, hub)
+        addConnectorRoutes(router, hub)
         router.get("/v1/lifecycle") { _, _ in lifecycle() }
         router.get("/v1/health") { _, _ in health(hub) }
         router.get("/metrics") { _, _ in

@@ -48,6 +48,7 @@ public enum PluginStatus {
         case 7: return "INTERNAL"
         case 8: return "NOT_FOUND"
         case 9: return "CONFLICT"
+        case 10: return "DENIED"
         default: return "STATUS_\(status)"
         }
     }

@@ -9,6 +9,8 @@ public final class MetricsRegistry: Sendable {
     public static let buckets: [Double] = [
         0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
     ]
+    /// Buckets in seconds for business latencies (a warehouse's first status), 1 s to 1 day.
+    public static let slowBuckets: [Double] = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14_400, 43_200, 86_400]
 
     struct Series: Sendable {
         let name: String
@@ -18,6 +20,7 @@ public final class MetricsRegistry: Sendable {
         var value: Double = 0
         var counts: [UInt64]
         var sum: Double = 0
+        var bounds: [Double] = MetricsRegistry.buckets
     }
 
     private let series = Mutex<[Series]>([])
@@ -25,11 +28,11 @@ public final class MetricsRegistry: Sendable {
     public init() {}
 
     /// Defines (or finds) a series; `labels` is Prometheus label text such as `stage="rules"`.
-    public func define(_ name: String, kind: Kind, help: String, labels: String = "") -> UInt32 {
+    public func define(_ name: String, kind: Kind, help: String, labels: String = "", buckets: [Double] = MetricsRegistry.buckets) -> UInt32 {
         series.withLock { all in
             if let index = all.firstIndex(where: { $0.name == name && $0.labels == labels }) { return UInt32(index) }
             all.append(Series(name: name, labels: labels, kind: kind, help: help,
-                              counts: kind == .histogram ? Array(repeating: 0, count: Self.buckets.count + 1) : []))
+                              counts: kind == .histogram ? Array(repeating: 0, count: buckets.count + 1) : [], bounds: buckets))
             return UInt32(all.count - 1)
         }
     }
@@ -41,7 +44,7 @@ public final class MetricsRegistry: Sendable {
             case .counter: all[Int(id)].value += max(0, value)
             case .gauge: all[Int(id)].value = value
             case .histogram:
-                let bucket = Self.buckets.firstIndex(where: { value <= $0 }) ?? Self.buckets.count
+                let bucket = all[Int(id)].bounds.firstIndex(where: { value <= $0 }) ?? all[Int(id)].bounds.count
                 all[Int(id)].counts[bucket] += 1
                 all[Int(id)].sum += value
             }
@@ -67,11 +70,11 @@ public final class MetricsRegistry: Sendable {
             case .histogram:
                 var cumulative: UInt64 = 0
                 let prefix = s.labels.isEmpty ? "" : s.labels + ","
-                for (index, bound) in Self.buckets.enumerated() {
+                for (index, bound) in s.bounds.enumerated() {
                     cumulative += s.counts[index]
                     out += "\(s.name)_bucket{\(prefix)le=\"\(bound)\"} \(cumulative)\n"
                 }
-                cumulative += s.counts[Self.buckets.count]
+                cumulative += s.counts[s.bounds.count]
                 out += "\(s.name)_bucket{\(prefix)le=\"+Inf\"} \(cumulative)\n"
                 out += "\(s.name)_sum\(braces) \(s.sum)\n\(s.name)_count\(braces) \(cumulative)\n"
             }

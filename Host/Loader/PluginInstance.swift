@@ -113,17 +113,6 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         return take(&out)
     }
 
-    /// Connector: deliver one event; returns the external system's acknowledgement.
-    public func deliver(_ event: BusEvent) throws(PluginCallError) -> [UInt8] {
-        guard let deliver = function(hub_connector_api_v1.self, \.deliver) else { throw missing("deliver") }
-        let arena = Arena()
-        let abiEvent = arena.event(event)
-        var out = hub_buf()
-        defer { _ = take(&out) }
-        try call("deliver") { deliver(inst, abiEvent, &out) }
-        return take(&out)
-    }
-
     /// Health as JSON, or nil when the plugin does not report health.
     public func health() -> [UInt8]? {
         guard DescriptorValidator.has(library.raw, \.health, cap: UInt64(HUB_CAP_HEALTH)), let health = library.raw.pointee.health else { return nil }

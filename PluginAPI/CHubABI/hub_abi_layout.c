@@ -40,6 +40,7 @@
     X(hub_rules_api_v1, struct_size) X(hub_rules_api_v1, evaluate)                        \
     X(hub_predictor_api_v1, struct_size) X(hub_predictor_api_v1, score)                   \
     X(hub_connector_api_v1, struct_size) X(hub_connector_api_v1, deliver)                 \
+    X(hub_connector_api_v1, inbound) X(hub_connector_api_v1, query_status)                \
     X(hub_plugin_desc, struct_size) X(hub_plugin_desc, abi_major) X(hub_plugin_desc, abi_minor) \
     X(hub_plugin_desc, id) X(hub_plugin_desc, version) X(hub_plugin_desc, kind)           \
     X(hub_plugin_desc, kind_api_version) X(hub_plugin_desc, threading)                    \
@@ -65,6 +66,9 @@ _Static_assert(offsetof(hub_plugin_desc, struct_size) == 0, "struct_size first")
 /* Released 1.0 offsets on LP64 (the platforms we ship). Moving any of these breaks every
  * plugin built against 1.0. */
 _Static_assert(sizeof(hub_bytes) == 16, "hub_bytes is 16 bytes");
+/* Released 1.2 offsets: the connector functions appended for callbacks and status queries. */
+_Static_assert(offsetof(hub_connector_api_v1, inbound) == 16, "hub_connector_api_v1.inbound");
+_Static_assert(offsetof(hub_connector_api_v1, query_status) == 24, "hub_connector_api_v1.query_status");
 _Static_assert(sizeof(hub_buf) == 32, "hub_buf is 32 bytes");
 _Static_assert(offsetof(hub_event, id) == 8, "hub_event.id");
 _Static_assert(offsetof(hub_event, time_unix_ns) == 120, "hub_event.time_unix_ns");

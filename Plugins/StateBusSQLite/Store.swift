@@ -32,7 +32,7 @@ final class Store {
         selectIdem = try database.prepare("SELECT subject, fingerprint, response FROM idempotency WHERE key = ?1")
         selectTimeline = try database.prepare("SELECT events FROM records WHERE subject = ?1 ORDER BY offset")
         selectFrom = try database.prepare("SELECT offset, events FROM records WHERE offset > ?1 ORDER BY offset LIMIT ?2")
-        selectByState = try database.prepare("SELECT id FROM orders WHERE state = ?1 LIMIT ?2")
+        selectByState = try database.prepare("SELECT id FROM orders WHERE state = ?1 ORDER BY updated_ns LIMIT ?2")
         selectKV = try database.prepare("SELECT value, rev FROM kv WHERE ns = ?1 AND key = ?2")
         upsertKV = try database.prepare(
             "INSERT INTO kv(ns, key, value, rev) VALUES(?1, ?2, ?3, ?4) "
@@ -50,7 +50,8 @@ final class Store {
             CREATE INDEX IF NOT EXISTS records_by_subject ON records(subject);
             CREATE TABLE IF NOT EXISTS orders(
                 id TEXT PRIMARY KEY, state TEXT NOT NULL, seq INTEGER NOT NULL, updated_ns INTEGER NOT NULL) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS orders_by_state ON orders(state);
+            DROP INDEX IF EXISTS orders_by_state;
+            CREATE INDEX IF NOT EXISTS orders_by_state_age ON orders(state, updated_ns);
             CREATE TABLE IF NOT EXISTS idempotency(
                 key TEXT PRIMARY KEY, subject TEXT NOT NULL, fingerprint TEXT NOT NULL, response BLOB NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS kv(

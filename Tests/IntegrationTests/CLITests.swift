@@ -36,7 +36,7 @@ import Testing
         // After pinning, what remains is the config the rules plugin refuses, at the plugin's position.
         let pin = try ChildProcess.run(["manifest", "pin", manifest])
         #expect(pin.status == 2, "a missing library cannot be pinned: \(pin.stderr)")
-        try String(contentsOfFile: manifest, encoding: .utf8).replacingOccurrences(of: "library: ghost.so", with: "library: \(try Products.library("WMSHTTPAdapter"))")
+        try String(contentsOfFile: manifest, encoding: .utf8).replacingOccurrences(of: "library: ghost.so", with: "library: \(try Products.library("HTTPConnector"))")
             .replacingOccurrences(of: "sha256: \(String(repeating: "2", count: 64))", with: "sha256: \(String(repeating: "2", count: 64))\n    config: {url: \"http://127.0.0.1:9/orders\"}")
             .write(toFile: manifest, atomically: true, encoding: .utf8)
         #expect(try ChildProcess.run(["manifest", "pin", manifest]).status == 0)
@@ -64,7 +64,7 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         #expect(json?["id"] as? String == "orderhub.predictor.logistic")
         #expect(json?["kind"] as? String == "predictor")
-        #expect(json?["abi"] as? String == "1.1")
+        #expect(json?["abi"] as? String == "1.2")
         #expect(json?["threading"] as? String == "thread_safe")
         let bad = try ChildProcess.run(["plugin", "inspect", "/etc/hostname"])
         #expect(bad.status == 3)

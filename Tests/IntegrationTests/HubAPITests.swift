@@ -177,7 +177,7 @@ import Testing
         _ = try await HTTP.postOrder(h.baseURL, key: "m1", SampleOrders.order())
         let plugins = try await HTTP.send("GET", h.baseURL + "/v1/plugins").json as? [[String: Any]] ?? []
         #expect(plugins.compactMap { $0["slot"] as? String } == ["bus", "rules", "predictor", "wms"])
-        #expect(plugins.allSatisfy { ($0["sha256"] as? String)?.count == 64 && $0["abi"] as? String == "1.1" })
+        #expect(plugins.allSatisfy { ($0["sha256"] as? String)?.count == 64 && $0["abi"] as? String == "1.2" })
         let health = try await HTTP.send("GET", h.baseURL + "/v1/health")
         #expect(health.status == 200)
         #expect(health.object["status"] as? String == "ok")
@@ -201,11 +201,14 @@ import Testing
                       "/v1/plugins:", "/v1/predictions/suggestions:", "/v1/lifecycle:", "/v1/health:", "/metrics:", "/openapi.yaml:",
                       "/v1/rulesets:", "/v1/rulesets/{ruleset}/versions:", "/v1/rulesets/{ruleset}/versions/{version}:",
                       "/v1/rulesets/{ruleset}/publish:", "/v1/rulesets/{ruleset}/rollback:", "/v1/rulesets/{ruleset}/simulate:",
-                      "/v1/rulesets/{ruleset}/lint:", "/v1/promotions/usage:"]
+                      "/v1/rulesets/{ruleset}/lint:", "/v1/promotions/usage:", "/v1/connectors:", "/v1/connectors/{slot}/events:",
+                      "/v1/connectors/{slot}/reconcile:", "/v1/dispatch/dead-letters:", "/v1/dispatch/dead-letters/{event}/replay:",
+                      "/v1/health/fulfillment:"]
         let specPaths = text.split(separator: "\n").filter { $0.hasPrefix("  /") }.map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(Set(specPaths) == Set(routes), "spec paths \(specPaths) vs server routes \(routes)")
         // Every documented path answers something other than 404 on the live server.
-        for path in ["/v1/plugins", "/v1/predictions/suggestions", "/v1/lifecycle", "/v1/health", "/metrics", "/openapi.yaml"] {
+        for path in ["/v1/plugins", "/v1/predictions/suggestions", "/v1/lifecycle", "/v1/health", "/metrics", "/openapi.yaml",
+                     "/v1/connectors", "/v1/dispatch/dead-letters", "/v1/health/fulfillment"] {
             #expect(try await HTTP.send("GET", h.baseURL + path).status != 404, "\(path)")
         }
     }

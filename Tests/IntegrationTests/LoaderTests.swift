@@ -89,19 +89,19 @@ import Testing
     @Test func entryRefusingTheHost() throws {
         let error = refusal(try build("refuses", ["FIXTURE_ENTRY_REFUSES"]))
         #expect(error?.code == .entryFailed)
-        #expect(error?.message.contains("refused host ABI 1.1 with status UNSUPPORTED") == true)
+        #expect(error?.message.contains("refused host ABI 1.2 with status UNSUPPORTED") == true)
     }
 
     @Test func wrongMajor() throws {
         let error = refusal(try build("major2", ["FIXTURE_MAJOR=2"]))
         #expect(error?.code == .abiMismatch)
-        #expect(error?.message == "descriptor.abi_major: plugin built for ABI 2.1, host speaks 1.1 (majors must be equal)")
+        #expect(error?.message == "descriptor.abi_major: plugin built for ABI 2.2, host speaks 1.2 (majors must be equal)")
     }
 
     @Test func newerMinor() throws {
         let error = refusal(try build("minor99", ["FIXTURE_MINOR=99"]))
         #expect(error?.code == .abiMismatch)
-        #expect(error?.message.hasPrefix("descriptor.abi_minor: plugin built for ABI 1.99, host speaks 1.1") == true)
+        #expect(error?.message.hasPrefix("descriptor.abi_minor: plugin built for ABI 1.99, host speaks 1.2") == true)
     }
 
     @Test func descriptorTooSmall() throws {
@@ -142,7 +142,7 @@ import Testing
     @Test func realPluginsDescribeThemselves() throws {
         let expected: [(String, String, PluginDescriptor.Kind)] = [
             ("StateBusSQLite", "orderhub.bus.sqlite", .stateBus), ("RulesBasic", "orderhub.rules.basic", .rules),
-            ("PredictorLogistic", "orderhub.predictor.logistic", .predictor), ("WMSHTTPAdapter", "orderhub.connector.wms-http", .connector),
+            ("PredictorLogistic", "orderhub.predictor.logistic", .predictor), ("HTTPConnector", "orderhub.connector.http", .connector),
             ("HelloSwiftPlugin", "example.rules.hello", .rules),
         ]
         for (product, id, kind) in expected {

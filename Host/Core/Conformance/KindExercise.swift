@@ -10,7 +10,9 @@ enum KindExercise {
     static func run(_ instance: PluginInstance, deliver: Bool) -> [Result] {
         switch instance.descriptor.kind {
         case .rules, .predictor: return orderCalls(instance)
-        case .connector: return deliver ? [delivery(instance)] : [Result(name: "deliver", passed: true, detail: "skipped (pass --deliver to send a sample dispatch to the configured endpoint)")]
+        case .connector:
+            return [deliver ? delivery(instance) : Result(name: "deliver", passed: true, detail: "skipped (pass --deliver to send a sample dispatch to the configured endpoint)"),
+                    unsignedCallback(instance)]
         case .stateBus: return bus(instance)
         }
     }
@@ -32,7 +34,13 @@ enum KindExercise {
         order.shippingMinor = 1_500
         order.createdUnixMillis = 1_795_639_135_000
         order.promisedDays = 12
-        order.json = Array(#"{"id":"ord_CHECK0000000000000000000001","external_ref":"CHECK-1"}"#.utf8)
+        // The whole order as a connector's templates see it (docs/connectors.md, the instruction's `order`).
+        order.json = Array("""
+            {"id":"ord_CHECK0000000000000000000001","external_ref":"CHECK-1","channel":"web","currency":"BRL",\
+            "customer":{"id":"c-check","tier":"gold"},"items":[{"sku":"SKU-A","quantity":2,"unit_price":"129.90","category":"toys"},\
+            {"sku":"SKU-B","quantity":1,"unit_price":"89.00","presale":true}],"ship_to":{"country":"BR","region":"SP","postal_code":"01001-000"},\
+            "payment":{"method":"credit_card"},"shipping":{"fee":"15.00","promised_days":12},"created_at":"2026-11-25T20:15:00Z"}
+            """.utf8)
         return order
     }
 
@@ -81,6 +89,23 @@ enum KindExercise {
         }
         let found = failures.withLock { $0 }
         return Result(name: "\(name) from 4 threads", passed: found.isEmpty, detail: found.first ?? "2,000 calls, same answer each time")
+    }
+
+    /// ABI 1.2 `inbound`: a callback without a signature must be refused (DENIED), or the
+    /// connector must say it takes no callbacks (INVALID); accepting it would let anyone move orders.
+    static func unsignedCallback(_ instance: PluginInstance) -> Result {
+        let name = "unsigned callback refused"
+        guard instance.acceptsCallbacks else { return Result(name: name, passed: true, detail: "skipped (the connector takes no callbacks: ABI 1.2 inbound is NULL)") }
+        let body = Array(#"{"reference_id":"ord_CHECK","status":"shipped","id":"ord_CHECK"}"#.utf8)
+        let event = BusEvent(id: "check-1", source: "/check", type: "com.example.status.v1", subject: "", data: body, producer: "check",
+                             timeUnixNanos: 0, sequence: 0)
+        do {
+            let answer = try instance.inbound(event, requestJSON: Array(#"{"headers":{}}"#.utf8), rawBody: body)
+            return Result(name: name, passed: false, detail: "accepted an unsigned callback: \(String(decoding: answer.prefix(120), as: UTF8.self))")
+        } catch {
+            let ok = error.status == 10 || error.status == 1
+            return Result(name: name, passed: ok, detail: ok ? "\(error.statusName): \(error.message)" : error.description)
+        }
     }
 
     static func delivery(_ instance: PluginInstance) -> Result {

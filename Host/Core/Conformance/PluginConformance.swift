@@ -15,7 +15,9 @@ public enum PluginConformance {
         public let detail: String
     }
 
-    public static func check(path: String, config: JSONValue, slot: String = "check", deliver: Bool = false) -> [Result] {
+    /// `configDirectory`: where the config's relative paths (a connector's profile, a model) resolve.
+    public static func check(path: String, config: JSONValue, configDirectory: String = ".", slot: String = "check",
+                             deliver: Bool = false) -> [Result] {
         var results: [Result] = []
         func record(_ name: String, _ passed: Bool, _ detail: String) { results.append(Result(name: name, passed: passed, detail: detail)) }
 
@@ -38,7 +40,7 @@ public enum PluginConformance {
         var logger = Logger(label: "orderhub.plugin-check")
         logger.logLevel = .warning
         var members = (config.objectValue ?? []).filter { $0.key != "_manifest_dir" }
-        members.append(("_manifest_dir", .string(".")))
+        members.append(("_manifest_dir", .string(configDirectory)))
         let effective = JSONValue.object(members)
         var configWriter = JSONWriter()
         configWriter.value(effective)

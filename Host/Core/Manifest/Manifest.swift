@@ -20,6 +20,36 @@ public struct Manifest: Sendable {
         public init() {}
     }
 
+    /// How the host drives one connector beyond retries: parallel deliveries, the circuit
+    /// breaker that stops hammering a failing endpoint, and reconciliation of stale orders.
+    public struct ConnectorPolicy: Sendable, Equatable {
+        /// Deliveries in flight at once (the plugin must be thread_safe for more than one to overlap).
+        public var concurrency: Int = 4
+        /// Consecutive temporary failures that open the circuit.
+        public var circuitFailures: Int = 5
+        /// How long an open circuit waits before one probe delivery.
+        public var circuitOpenMillis: Int = 5_000
+        /// How often the reconciler asks the system about stale orders; 0 turns it off.
+        public var reconcileIntervalMillis: Int = 30_000
+        /// An order is stale when its state has not changed for this long.
+        public var staleAfterMillis: Int = 60_000
+        /// Orders asked about per round, per state.
+        public var reconcileBatch: Int = 200
+        public init() {}
+    }
+
+    /// Red/yellow limits for the fulfillment health indicators (GET /v1/health/fulfillment).
+    /// Blue is everything better than yellow.
+    public struct HealthThresholds: Sendable, Equatable {
+        public var latencyP99YellowMillis: Double = 60_000
+        public var latencyP99RedMillis: Double = 300_000
+        public var consistencyYellow: Double = 0.99
+        public var consistencyRed: Double = 0.95
+        public var repairYellow: Double = 0.9
+        public var repairRed: Double = 0.5
+        public init() {}
+    }
+
     public struct Plugin: Sendable {
         public let slot: String
         public let kind: PluginDescriptor.Kind
@@ -33,6 +63,8 @@ public struct Manifest: Sendable {
         public let libraryPosition: Position
         /// Where the sha256 value sits, or nil when the manifest has none yet.
         public let sha256Position: Position?
+        /// Connectors only.
+        public var connector = ConnectorPolicy()
 
         /// The config plugins see (create's JSON and config_get alike), with `_manifest_dir` set.
         public func effectiveConfig(manifestDirectory: String) -> JSONValue {
@@ -54,6 +86,7 @@ public struct Manifest: Sendable {
     public let listen: String?
     public let plugins: [Plugin]
     public let pipeline: [String]
+    public var fulfillmentHealth = HealthThresholds()
 
     public func plugin(_ slot: String) -> Plugin? { plugins.first { $0.slot == slot } }
     public var bus: Plugin? { plugins.first { $0.kind == .stateBus } }
@@ -80,8 +113,10 @@ extension Manifest {
             for (key, value) in overrides.sorted(by: { $0.key < $1.key }) { members.append((key, value)) }
             return Plugin(slot: plugin.slot, kind: plugin.kind, library: plugin.library, sha256: plugin.sha256, config: .object(members),
                           subscribes: plugin.subscribes, retry: plugin.retry, position: plugin.position,
-                          libraryPosition: plugin.libraryPosition, sha256Position: plugin.sha256Position)
+                          libraryPosition: plugin.libraryPosition, sha256Position: plugin.sha256Position, connector: plugin.connector)
         }
-        return Manifest(path: path, directory: directory, listen: listen, plugins: replaced, pipeline: pipeline)
+        var copy = Manifest(path: path, directory: directory, listen: listen, plugins: replaced, pipeline: pipeline)
+        copy.fulfillmentHealth = fulfillmentHealth
+        return copy
     }
 }

@@ -8,8 +8,8 @@ import Glibc
 
 /// Reads a manifest and reports every problem with its position, not just the first.
 public enum ManifestParser {
-    public static let topLevelKeys = ["version", "listen", "plugins", "pipeline"]
-    public static let pluginKeys = ["kind", "library", "sha256", "config", "subscribes", "retry", "description"]
+    public static let topLevelKeys = ["version", "listen", "plugins", "pipeline", "fulfillment_health"]
+    public static let pluginKeys = ["kind", "library", "sha256", "config", "subscribes", "retry", "description", "concurrency", "circuit", "reconcile"]
     public static let retryKeys = ["max_attempts", "initial_backoff_ms", "max_backoff_ms"]
 
     public static func load(path: String) throws(ManifestError) -> Manifest {
@@ -62,7 +62,9 @@ public enum ManifestParser {
             reader.report(root, "plugins: required, a mapping of slot name to plugin")
         }
         let pipeline = checkComposition(top, root: root, plugins: plugins, reader: reader)
-        return Manifest(path: path, directory: directory, listen: listen, plugins: plugins, pipeline: pipeline)
+        var manifest = Manifest(path: path, directory: directory, listen: listen, plugins: plugins, pipeline: pipeline)
+        if let node = top["fulfillment_health"] { manifest.fulfillmentHealth = ConnectorPolicyReader.readHealth(node, reader: reader) }
+        return manifest
     }
 
     /// One state bus; pipeline names rules/predictor slots that exist.

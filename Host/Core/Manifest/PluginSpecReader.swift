@@ -51,11 +51,12 @@ enum PluginSpecReader {
         }
         let subscribes = readSubscribes(entry["subscribes"], kind: kind, place: place, reader: reader)
         let retry = readRetry(entry["retry"], place: place, reader: reader)
+        let policy = ConnectorPolicyReader.read(entry, kind: kind, place: place, reader: reader)
         guard let kind, let library else { return nil }
         return Manifest.Plugin(
             slot: slot, kind: kind, library: library, sha256: sha256, config: config, subscribes: subscribes, retry: retry,
             position: reader.position(node), libraryPosition: reader.position(libraryNode),
-            sha256Position: entry["sha256"].map(reader.position))
+            sha256Position: entry["sha256"].map(reader.position), connector: policy)
     }
 
     private static func readSubscribes(_ node: Node?, kind: PluginDescriptor.Kind?, place: String, reader: NodeReader) -> [String] {

@@ -9,7 +9,14 @@ public enum EventTypes {
     public static let dispatchAttempted = "com.orderhub.dispatch.attempt_failed.v1"
     public static let dispatchAcknowledged = "com.orderhub.dispatch.acknowledged.v1"
     public static let dispatchFailed = "com.orderhub.dispatch.failed.v1"
+    public static let dispatchReplayed = "com.orderhub.dispatch.replayed.v1"
     public static let pluginFailed = "com.orderhub.plugin.call_failed.v1"
+    /// A status the external system reported in a callback (signed, deduplicated).
+    public static let fulfillmentStatus = "com.orderhub.fulfillment.status_reported.v1"
+    /// The reconciler found the system ahead of the hub and moved the order (before, after).
+    public static let fulfillmentRepaired = "com.orderhub.fulfillment.repaired.v1"
+    /// The reconciler found a difference it cannot repair (the hub is ahead of the system).
+    public static let fulfillmentDrift = "com.orderhub.fulfillment.drift_detected.v1"
 
     /// Types a connector may subscribe to in a manifest.
     public static let deliverable = [dispatchRequested, statusChanged]

@@ -42,6 +42,16 @@ public enum Lifecycle {
         transitions.contains { $0.from == from && $0.to == to }
     }
 
+    /// The fulfilment chain in order. A status the warehouse or carrier reports may skip steps
+    /// (a lost callback) but never moves an order back down this chain.
+    public static let fulfillmentChain: [OrderState] = [.released, .dispatched, .acknowledged, .picked, .packed, .shipped, .delivered]
+
+    /// True when `to` is further along the fulfilment chain than `from`.
+    public static func isForward(_ from: OrderState, _ to: OrderState) -> Bool {
+        guard let a = fulfillmentChain.firstIndex(of: from), let b = fulfillmentChain.firstIndex(of: to) else { return false }
+        return b > a
+    }
+
     public static func next(from state: OrderState) -> [Transition] { transitions.filter { $0.from == state } }
 
     /// States only the hub records (a connector's acknowledgement and what follows it arrive

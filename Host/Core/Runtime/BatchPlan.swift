@@ -13,6 +13,7 @@ struct BatchPlan {
     init(states: OrderStateCache) { self.states = states }
 
     struct Planned {
+        let stateBefore: String
         let state: String
         let lastSequence: UInt64
         let events: [BusEvent]
@@ -25,7 +26,7 @@ struct BatchPlan {
         case .none: break
         // Ids of new orders are fresh (OrderID), so only this group can know them yet.
         case .newOrder: current = pendingStates[subject]
-        case .existing, .existingLenient:
+        case .existing, .existingLenient, .forward:
             do throws(PluginCallError) {
                 if let pending = pendingStates[subject] { current = pending } else { current = try states.entry(subject) }
             } catch {
@@ -34,7 +35,7 @@ struct BatchPlan {
         }
         switch request.precondition {
         case .newOrder: if current != nil || newOrders.contains(subject) { return .failure(.orderExists(subject)) }
-        case .existing, .existingLenient: if current == nil { return .failure(.orderNotFound(subject)) }
+        case .existing, .existingLenient, .forward: if current == nil { return .failure(.orderNotFound(subject)) }
         case .none: break
         }
         if let record = request.record {
@@ -45,9 +46,11 @@ struct BatchPlan {
         var numbered: [BusEvent] = []
         for var event in request.events {
             if !event.state.isEmpty && !state.isEmpty && event.state != state {
-                let allowed = OrderState(rawValue: state).flatMap { from in OrderState(rawValue: event.state).map { Lifecycle.allows(from, $0) } } ?? false
+                let allowed = OrderState(rawValue: state).flatMap { from in
+                    OrderState(rawValue: event.state).map { Lifecycle.allows(from, $0) || (request.precondition == .forward && Lifecycle.isForward(from, $0)) }
+                } ?? false
                 if !allowed {
-                    if request.precondition == .existingLenient { event.state = "" } else {
+                    if request.precondition == .existingLenient || request.precondition == .forward { event.state = "" } else {
                         return .failure(.transitionRefused(order: subject, from: state, to: event.state))
                     }
                 }
@@ -64,7 +67,7 @@ struct BatchPlan {
         if request.precondition != .none { pendingStates[subject] = OrderStateCache.Entry(state: state, sequence: sequence) }
         events.append(contentsOf: numbered)
         if let record = request.record { records.append(record) }
-        return .success(Planned(state: state, lastSequence: sequence, events: numbered))
+        return .success(Planned(stateBefore: current?.state ?? "", state: state, lastSequence: sequence, events: numbered))
     }
 
     /// After a durable append: make the group's states the live ones.

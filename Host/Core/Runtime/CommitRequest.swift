@@ -13,6 +13,10 @@ public struct CommitRequest: Sendable {
         /// Like `existing`, but a state change the lifecycle refuses is dropped, not failed
         /// (a late acknowledgement after a cancel is still recorded).
         case existingLenient
+        /// A status an external system reported: the state moves if the lifecycle allows it or
+        /// if it is further along the fulfilment chain (steps may be skipped); otherwise the
+        /// event is recorded and the state stays (never backwards).
+        case forward
         /// Hub-wide events with no order.
         case none
     }
@@ -53,9 +57,13 @@ public enum CommitError: Error, Sendable, CustomStringConvertible {
 
 /// What a successful commit tells its writer.
 public struct CommitResult: Sendable {
+    /// The order's state just before these events (as the committer saw it, in commit order).
+    public let stateBefore: String
     public let state: String
     public let lastSequence: UInt64
     public let offset: UInt64
+    /// An offset strictly below the record holding these events (the log's tail before the commit).
+    public let floor: UInt64
     /// The events as committed (with sequence, id and state filled in).
     public let events: [BusEvent]
 }

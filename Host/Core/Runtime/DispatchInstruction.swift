@@ -69,7 +69,7 @@ struct DispatchInstruction {
         return writer.bytes
     }
 
-    /// The instruction a connector sends on (see adapters/wms_http/README.md).
+    /// The instruction a connector sends on (see docs/connectors.md).
     var payload: [UInt8] {
         var writer = JSONWriter(capacity: order.count + risk.count + 128)
         writer.object { o in
@@ -118,5 +118,13 @@ struct DispatchInstruction {
                              state: OrderState.dispatched.rawValue)
         event.delivery = payload
         return event
+    }
+
+    /// The full instruction of a recorded dispatch request, rebuilt from the order's timeline
+    /// (the log keeps only its slim record); nil when the timeline cannot be read.
+    static func delivery(of request: BusEvent, bus: PluginInstance) -> [UInt8]? {
+        guard let events = try? bus.timeline(request.subject), let list = try? JSONParser.parse(events).arrayValue,
+              let instruction = DispatchInstruction(orderID: request.subject, timeline: list) else { return nil }
+        return instruction.payload
     }
 }

@@ -37,11 +37,14 @@ public final class EventRouter: Sendable {
         }
     }
 
-    /// Called by the committer with each durable group.
-    func route(_ events: [BusEvent]) {
+    /// Called by the committer with each durable group. Connectors get their events first,
+    /// then learn the group's last offset (so their watermark never passes an unrouted event).
+    func route(_ group: CommittedGroup) {
+        let events = group.events
         let targets = dispatchers.withLock { $0 }
         for target in targets {
-            for event in events where target.types.contains(event.type) { target.dispatcher.enqueue(event) }
+            target.dispatcher.enqueue(events.filter { target.types.contains($0.type) }.map { OutboxItem(event: $0, floor: group.floor) })
+            target.dispatcher.observe(committedUpTo: group.last)
         }
         let subs = subscriptions.withLock { $0 }
         guard !subs.isEmpty else { return }

@@ -7,6 +7,14 @@ import Synchronization
 import Glibc
 #endif
 
+/// One durable group, as the router sees it: its events sit in records with offsets in
+/// (floor, last].
+public struct CommittedGroup: Sendable {
+    public let events: [BusEvent]
+    public let floor: UInt64
+    public let last: UInt64
+}
+
 /// The single writer to the state bus. Writers queue CommitRequests; one thread takes all
 /// that are waiting, checks them against the live order states, numbers their events, and
 /// appends them in one transaction (one fsync for the whole group), then answers each
@@ -29,11 +37,15 @@ public final class GroupCommitter: Sendable {
     private let idle = DispatchSemaphore(value: 0)
     private let states: OrderStateCache
     private let logger: Logger
-    private let onCommitted: @Sendable ([BusEvent]) -> Void
+    private let onCommitted: @Sendable (CommittedGroup) -> Void
+    /// The log's tail offset as this committer last wrote it (its thread only, after start).
+    private let tail = Atomic<UInt64>(0)
     private let metrics: HostMetrics
     public let maxBatch: Int
 
-    public init(bus: PluginInstance, metrics: HostMetrics, logger: Logger, maxBatch: Int = 1024, onCommitted: @escaping @Sendable ([BusEvent]) -> Void) {
+    public init(bus: PluginInstance, metrics: HostMetrics, logger: Logger, maxBatch: Int = 1024, tail: UInt64 = 0,
+                onCommitted: @escaping @Sendable (CommittedGroup) -> Void) {
+        self.tail.store(tail, ordering: .relaxed)
         self.bus = bus
         self.metrics = metrics
         self.logger = logger
@@ -125,13 +137,16 @@ public final class GroupCommitter: Sendable {
         for (pending, error) in refused { pending.reply(.failure(error)) }
         guard !accepted.isEmpty else { return }
         do {
+            let floor = tail.load(ordering: .relaxed)
             let offset = try bus.append(prepared.events, records: prepared.records)
+            tail.store(max(floor, offset), ordering: .relaxed)
             prepared.apply()
             metrics.commitBatch(events: prepared.events.count, seconds: Double(Clock.monotonicNanos() - started) / 1e9)
             for (pending, result) in accepted {
-                pending.reply(.success(CommitResult(state: result.state, lastSequence: result.lastSequence, offset: offset, events: result.events)))
+                pending.reply(.success(CommitResult(stateBefore: result.stateBefore, state: result.state, lastSequence: result.lastSequence, offset: offset, floor: floor,
+                                                    events: result.events)))
             }
-            onCommitted(prepared.events)
+            onCommitted(CommittedGroup(events: prepared.events, floor: floor, last: offset))
         } catch {
             metrics.busError()
             if accepted.count == 1 {

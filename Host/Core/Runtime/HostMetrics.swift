@@ -12,6 +12,7 @@ public final class HostMetrics: Sendable {
     private let busErrors: UInt32
     private let pluginErrors: UInt32
     private let dispatchOutcomes: [String: UInt32]
+    private let circuitsOpened: UInt32
 
     public static let stages = ["parse", "rules", "predictor", "commit", "intake_total", "dispatch"]
 
@@ -36,6 +37,8 @@ public final class HostMetrics: Sendable {
                                                 labels: "outcome=\"\(outcome)\"")
         }
         dispatchOutcomes = outcomes
+        circuitsOpened = registry.define("orderhub_connector_circuit_opened_total", kind: .counter,
+                                         help: "Times a connector's circuit breaker opened after repeated failures")
     }
 
     public func stage(_ name: String, seconds: Double) { if let id = stageIDs[name] { registry.record(id, seconds) } }
@@ -43,6 +46,7 @@ public final class HostMetrics: Sendable {
     public func orderRejected() { registry.record(ordersRejected, 1) }
     public func pluginError() { registry.record(pluginErrors, 1) }
     public func busError() { registry.record(busErrors, 1) }
+    public func circuitOpened() { registry.record(circuitsOpened, 1) }
     public func dispatch(_ outcome: String) { if let id = dispatchOutcomes[outcome] { registry.record(id, 1) } }
     func commitBatch(events: Int, seconds: Double) {
         registry.record(eventsAppended, Double(events))

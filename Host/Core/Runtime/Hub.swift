@@ -12,19 +12,25 @@ public final class Hub: Sendable {
     public let dispatchers: [Dispatcher]
     /// Ruleset drafts, publishing and the sandbox (/v1/rulesets), through the rules plugin.
     public let rules: RulesAdmin
+    /// Status callbacks from warehouses and carriers (/v1/connectors/{slot}/events).
+    public let callbacks: CallbackIntake
+    /// One per connector that can be asked for an order's status.
+    public let reconcilers: [Reconciler]
+    /// The fulfilment health indicators (/v1/health/fulfillment).
+    public let health: FulfillmentHealth
     let router: EventRouter
     let logger: Logger
 
     public struct Options: Sendable {
         /// Start connector workers (the benchmark measures up to "dispatch enqueued" without them).
         public var startDispatchers = true
-        /// Resend dispatch requests left pending by a previous run.
+        /// Resend deliveries a previous run left owed (the outbox).
         public var recoverPending = true
         public init() {}
     }
 
     init(manifest: Manifest, plugins: PluginSet, committer: GroupCommitter, orders: OrderService, metrics: HostMetrics,
-         dispatchers: [Dispatcher], router: EventRouter, logger: Logger) {
+         dispatchers: [Dispatcher], router: EventRouter, logger: Logger, startReconcilers: Bool) {
         self.manifest = manifest
         self.plugins = plugins
         self.committer = committer
@@ -34,7 +40,25 @@ public final class Hub: Sendable {
         rules = RulesAdmin(plugins: plugins, pipeline: orders.pipeline)
         self.router = router
         self.logger = logger
+        health = FulfillmentHealth(thresholds: manifest.fulfillmentHealth, registry: metrics.registry)
+        callbacks = CallbackIntake(plugins: plugins, committer: committer, health: health, logger: logger)
+        reconcilers = manifest.connectors.compactMap { [health, callbacks] spec -> Reconciler? in
+            guard let instance = plugins.instance(spec.slot), instance.answersStatusQueries else { return nil }
+            return Reconciler(connector: instance, policy: spec.connector, bus: plugins.bus, committer: committer, intake: callbacks,
+                              health: health, logger: logger)
+        }
+        if startReconcilers { for reconciler in reconcilers { reconciler.start() } }
     }
+
+    /// The dispatch instruction a connector receives for an order (rebuilt from its timeline).
+    public func dispatchPayload(order id: String) -> [UInt8]? {
+        let request = BusEvent(id: "", source: "", type: EventTypes.dispatchRequested, subject: id, data: [], producer: "",
+                               timeUnixNanos: 0, sequence: 0)
+        return DispatchInstruction.delivery(of: request, bus: plugins.bus)
+    }
+
+    public func reconciler(_ slot: String) -> Reconciler? { reconcilers.first { $0.connector.slot == slot } }
+    public func dispatcher(_ slot: String) -> Dispatcher? { dispatchers.first { $0.connector.slot == slot } }
 
     /// Loads and creates every plugin the manifest names, bus first. A plugin that cannot be
     /// loaded or created stops the start with its reason; instances already made are destroyed.
@@ -44,8 +68,18 @@ public final class Hub: Sendable {
             throw LoadError(.descriptorInvalid, path: manifest.path, "the manifest names no state_bus plugin")
         }
         let bus = try PluginSet.create(busSpec, manifest: manifest, metrics: metrics.registry, logger: logger, backend: nil)
+        // What connectors still owe from the previous run, read before anything new is written.
+        let recovery = OutboxRecovery(bus: bus, logger: logger)
+        let owed: (pending: [String: [OutboxItem]], tail: UInt64)
+        do throws(PluginCallError) {
+            owed = options.startDispatchers
+                ? try recovery.scan(manifest.connectors.map { OutboxRecovery.Connector(slot: $0.slot, types: $0.subscribes) }) : ([:], 0)
+        } catch {
+            bus.destroy()
+            throw LoadError(.createFailed, path: busSpec.library, "reading the outbox from the state bus failed: \(error)")
+        }
         let router = EventRouter(logger: logger)
-        let committer = GroupCommitter(bus: bus, metrics: metrics, logger: logger) { router.route($0) }
+        let committer = GroupCommitter(bus: bus, metrics: metrics, logger: logger, tail: owed.tail) { router.route($0) }
         let services = HubServices(bus: bus, committer: committer, router: router)
         var others: [PluginInstance] = []
         do throws(LoadError) {
@@ -61,7 +95,8 @@ public final class Hub: Sendable {
         let connectors = manifest.connectors
         let dispatchers = options.startDispatchers ? connectors.compactMap { spec -> Dispatcher? in
             guard let instance = plugins.instance(spec.slot) else { return nil }
-            let dispatcher = Dispatcher(connector: instance, policy: spec.retry, committer: committer, metrics: metrics, logger: logger)
+            let dispatcher = Dispatcher(connector: instance, spec: spec, bus: bus, committer: committer, metrics: metrics, logger: logger,
+                                        startOffset: owed.tail)
             router.add(dispatcher, types: spec.subscribes)
             return dispatcher
         } : []
@@ -70,23 +105,30 @@ public final class Hub: Sendable {
         let orders = OrderService(plugins: plugins, pipeline: pipeline, committer: committer, metrics: metrics, logger: logger,
                                   dispatchEnabled: dispatchEnabled)
         let hub = Hub(manifest: manifest, plugins: plugins, committer: committer, orders: orders, metrics: metrics,
-                      dispatchers: dispatchers, router: router, logger: logger)
-        if options.recoverPending && options.startDispatchers { hub.resendPendingDispatches() }
+                      dispatchers: dispatchers, router: router, logger: logger, startReconcilers: options.startDispatchers)
+        if options.recoverPending { hub.resend(owed.pending) }
         return hub
     }
 
-    /// Orders acknowledged as `dispatched` before a crash or stop get their request again
-    /// (same event id, so the WMS sees the same idempotency key).
-    func resendPendingDispatches() {
-        let pending = orders.pendingDispatches(limit: 1_000_000)
-        guard !pending.isEmpty else { return }
-        logger.info("resending \(pending.count) dispatch request(s) left pending by the previous run")
-        router.route(pending)
+    /// Deliveries owed from before a crash or stop go out again, in log order, under the same
+    /// event ids (so each system sees the same idempotency keys).
+    func resend(_ owed: [String: [OutboxItem]]) {
+        for dispatcher in dispatchers {
+            let items = (owed[dispatcher.connector.slot] ?? []).map { item -> OutboxItem in
+                var item = item
+                if item.event.type == EventTypes.dispatchRequested { item.event.delivery = DispatchInstruction.delivery(of: item.event, bus: plugins.bus) }
+                return item
+            }
+            guard !items.isEmpty else { continue }
+            logger.info("connector \(dispatcher.connector.slot): resending \(items.count) delivery(ies) owed by the previous run")
+            dispatcher.enqueue(items)
+        }
     }
 
     /// Graceful stop: connectors finish the delivery in progress, the committer commits
     /// everything queued, the bus is flushed, plugins are destroyed (and stay mapped).
     public func shutdown(graceNanos: UInt64 = 5_000_000_000) {
+        for reconciler in reconcilers { reconciler.stop() }
         for dispatcher in dispatchers { dispatcher.stop(graceNanos: graceNanos) }
         committer.stop()
         do throws(PluginCallError) { try plugins.bus.flush() } catch { logger.warning("bus flush at shutdown: \(error)") }

@@ -124,19 +124,4 @@ extension OrderService {
         let attempts = list.filter { $0["type"]?.stringValue == EventTypes.dispatchRequested }.count
         return instruction.event(id: "\(id).dispatch\(attempts == 0 ? "" : ".\(attempts + 1)")", producer: "api")
     }
-
-    /// Orders left `dispatched` by a previous run: their dispatch requests, to send again.
-    func pendingDispatches(limit: UInt32) -> [BusEvent] {
-        guard let ids = try? plugins.bus.orders(inState: OrderState.dispatched.rawValue, max: limit) else { return [] }
-        return ids.compactMap { id in
-            guard let events = try? plugins.bus.timeline(id), let list = try? JSONParser.parse(events).arrayValue,
-                let request = list.last(where: { $0["type"]?.stringValue == EventTypes.dispatchRequested }),
-                let instruction = DispatchInstruction(orderID: id, timeline: list)
-            else { return nil }
-            // Same event id as before the restart: the WMS sees the same idempotency key.
-            var event = instruction.event(id: request["id"]?.stringValue ?? "\(id).dispatch", producer: "host")
-            event.state = ""
-            return event
-        }
-    }
 }

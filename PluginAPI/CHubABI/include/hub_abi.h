@@ -1,5 +1,5 @@
 /*
- * hub_abi.h -- OrderHub plugin ABI, version 1.1.
+ * hub_abi.h -- OrderHub plugin ABI, version 1.2.
  *
  * The one contract between the OrderHub host and its capability plugins (state bus,
  * rules, predictor, connectors). C99; depends on <stdint.h> and <stddef.h> only, so a
@@ -48,7 +48,7 @@ extern "C" {
 /* ---- Versions and the entry symbol ------------------------------------------------ */
 
 #define HUB_ABI_MAJOR 1
-#define HUB_ABI_MINOR 1
+#define HUB_ABI_MINOR 2
 /** Name of the one exported function every plugin provides (see hub_plugin_entry_v1). */
 #define HUB_ENTRY_SYMBOL "hub_plugin_entry_v1"
 
@@ -71,7 +71,8 @@ typedef int32_t hub_status;
 #define HUB_INTERNAL 7      /* a bug or an unexpected failure inside the callee */
 #define HUB_NOT_FOUND 8     /* the key, order or record does not exist */
 #define HUB_CONFLICT 9      /* compare-and-set lost: the revision did not match */
-/* 10..0xFFFF reserved for the ABI; >= 0x10000 plugin-defined. */
+#define HUB_DENIED 10       /* authentication failed, e.g. a bad signature (ABI 1.2 and later) */
+/* 11..0xFFFF reserved for the ABI; >= 0x10000 plugin-defined. */
 
 /* ---- Byte views and owned buffers -------------------------------------------------- */
 
@@ -306,7 +307,8 @@ typedef struct hub_bus_api_v1 {
                             hub_buf *out_json, uint64_t *out_next_offset);
     /** The idempotency record for `key` as JSON {"subject","fingerprint","response"}. */
     hub_status (*idem_lookup)(void *inst, hub_bytes key, hub_buf *out_json);
-    /** Up to `max` order ids currently in `state`, as a JSON array of strings. */
+    /** Up to `max` order ids currently in `state`, as a JSON array of strings, those whose
+     *  state changed longest ago first (the reconciler asks about the stalest). */
     hub_status (*orders_in_state)(void *inst, hub_bytes state, uint32_t max, hub_buf *out_json);
     /** Namespaced KV behind hub_host_api.kv_get/kv_put (same semantics). */
     hub_status (*kv_get)(void *inst, hub_bytes ns, hub_bytes key, hub_buf *out_value,
@@ -353,8 +355,28 @@ typedef struct hub_connector_api_v1 {
      *  HUB_OK: accepted; *out_ack (owned by host) holds the system's reply as JSON.
      *  HUB_AGAIN / HUB_TIMEOUT: temporary failure, the host retries with backoff.
      *  HUB_INVALID: the system refused it for good; not retried.
-     *  The reason is in last_error(). */
+     *  The reason is in last_error(). ABI 1.2 and later: with HUB_AGAIN or HUB_TIMEOUT
+     *  *out_ack may hold {"retry_after_ms": N} (the system's Retry-After); the host then
+     *  waits at least that long before the next attempt. */
     hub_status (*deliver)(void *inst, const hub_event *event, hub_buf *out_ack);
+
+    /* ABI 1.2 and later (read only if struct_size covers it; NULL = not provided). */
+    /** Check and translate one status callback the external system sent to the host's
+     *  POST /v1/connectors/{slot}/events. `event` is the CloudEvent as the host parsed it
+     *  (binary or structured HTTP mode; `data` is the event's data). `request_json` is
+     *  {"headers": {"<lower-case name>": "<value>", ...}}; `raw_body` is the HTTP body exactly
+     *  as received (what the sender signed). *out_json (owned by the host) is
+     *  {"order_id": "...", "status": "<the system's status>", "state": "<lifecycle state>"
+     *  or "" when the status moves no state, "exception": true|false}.
+     *  HUB_DENIED: missing or wrong signature (the host answers 401 and stores nothing).
+     *  HUB_INVALID: not a callback this connector understands (400). */
+    hub_status (*inbound)(void *inst, const hub_event *event, hub_bytes request_json, hub_bytes raw_body,
+                          hub_buf *out_json);
+    /** Ask the external system for one order's current status (reconciliation). May block.
+     *  context_json: {"order_id": "...", "ack": <the system's reply to the dispatch, or null>}.
+     *  *out_json as for inbound (without "exception" when unknown). HUB_NOT_FOUND: the system
+     *  does not know the order. HUB_AGAIN / HUB_TIMEOUT: try later. */
+    hub_status (*query_status)(void *inst, hub_bytes context_json, hub_buf *out_json);
 } hub_connector_api_v1;
 
 /* ---- The descriptor ---------------------------------------------------------------- */

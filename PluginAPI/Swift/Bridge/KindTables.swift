@@ -40,7 +40,9 @@ enum KindTables {
                 return box.call { () throws(PluginError) in
                     fillBuffer(out, try (box.plugin as! any ConnectorPlugin).deliver(EventView(event)))
                 }
-            }))
+            },
+            // ABI 1.2 callbacks and status queries are not in the Swift kit yet (C connectors have them).
+            inbound: nil, query_status: nil))
         return table
     }()
 

@@ -80,7 +80,7 @@ struct TestManifest {
                 config: {model: \(Products.repository)/manifests/models/late_delivery/logistic.json}
               wms:
                 kind: connector
-                library: \(try Products.library("WMSHTTPAdapter"))
+                library: \(try Products.library("HTTPConnector"))
                 retry: {max_attempts: \(maxAttempts), initial_backoff_ms: 20, max_backoff_ms: 100}
                 config: {url: "\(wmsURL)", timeout_ms: 1000}
             \(extra)

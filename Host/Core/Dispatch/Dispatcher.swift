@@ -1,0 +1,252 @@
+import Dispatch
+import HubJSON
+import HubLoader
+import Logging
+import Synchronization
+
+/// Delivers what one connector owes, on `concurrency` worker threads (deliveries block on
+/// the network): per-order FIFO, retries with exponential backoff and full jitter (never
+/// sooner than the system's Retry-After), a circuit breaker, and a dead-letter list. Every
+/// attempt, its outcome and its latency go on the order's timeline; an item leaves the
+/// queue only once its outcome is durable, so a crash at any point re-sends, never loses.
+public final class Dispatcher: Sendable {
+    struct State: ~Copyable {
+        var queue: DeliveryQueue
+        var breaker: CircuitBreaker
+        var stopping = false
+        var running = 0
+        var lastSavedWatermark: UInt64 = 0
+        var lastSaveNanos: UInt64 = 0
+    }
+
+    public let connector: PluginInstance
+    public let deadLetters: DeadLetters
+    let policy: Manifest.RetryPolicy
+    let committer: GroupCommitter
+    let metrics: HostMetrics
+    let logger: Logger
+    let recovery: OutboxRecovery
+    let state: Mutex<State>
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let exited = DispatchSemaphore(value: 0)
+    private let workers: Int
+
+    init(connector: PluginInstance, spec: Manifest.Plugin, bus: PluginInstance, committer: GroupCommitter, metrics: HostMetrics,
+         logger: Logger, startOffset: UInt64) {
+        self.connector = connector
+        policy = spec.retry
+        self.committer = committer
+        self.metrics = metrics
+        self.logger = logger
+        recovery = OutboxRecovery(bus: bus, logger: logger)
+        deadLetters = DeadLetters(slot: connector.slot, bus: bus)
+        let breaker = CircuitBreaker(threshold: spec.connector.circuitFailures, openNanos: UInt64(spec.connector.circuitOpenMillis) * 1_000_000)
+        state = Mutex(State(queue: DeliveryQueue(seenUpTo: startOffset), breaker: breaker, lastSavedWatermark: startOffset))
+        workers = spec.connector.concurrency
+        for index in 0..<workers {
+            DispatchQueue(label: "orderhub.dispatch.\(connector.slot).\(index)").async { [self] in run() }
+        }
+    }
+
+    /// Queues committed events (`floor`: an offset below their record).
+    func enqueue(_ items: [OutboxItem]) {
+        guard !items.isEmpty else { return }
+        let accepted = state.withLock { s -> Bool in
+            guard !s.stopping else { return false }
+            for item in items { s.queue.add(item) }
+            return true
+        }
+        if accepted { wakeup.signal() }
+    }
+
+    /// Every event up to `offset` has been routed: the watermark may pass it.
+    func observe(committedUpTo offset: UInt64) { state.withLock { $0.queue.observe(committedUpTo: offset) } }
+
+    public var backlog: Int { state.withLock { $0.queue.count } }
+    public var circuit: (phase: String, opened: Int) { state.withLock { ($0.breaker.phase.rawValue, $0.breaker.opened) } }
+
+    /// Stops taking jobs; waits up to `graceNanos` for deliveries in progress, then saves the
+    /// watermark. What is still queued stays owed in the log and is sent after a restart.
+    public func stop(graceNanos: UInt64) {
+        state.withLock { $0.stopping = true }
+        for _ in 0..<workers { wakeup.signal() }
+        let deadline = DispatchTime.now() + .nanoseconds(Int(graceNanos))
+        for _ in 0..<workers { _ = exited.wait(timeout: deadline) }
+        saveWatermark(force: true)
+    }
+
+    private enum Step {
+        case deliver(DeliveryQueue.Job)
+        case wait(UInt64?)
+        case exit
+    }
+
+    private func run() {
+        while true {
+            switch nextStep() {
+            case .exit:
+                exited.signal()
+                return
+            case .wait(let due):
+                if let due, due > 0 {
+                    let now = Clock.monotonicNanos()
+                    let wait = min(due > now ? due - now : 0, 1_000_000_000)
+                    _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(wait)))
+                } else {
+                    wakeup.wait()
+                }
+            case .deliver(let job):
+                // More may be due: let another worker look while this one delivers.
+                wakeup.signal()
+                deliver(job)
+                saveWatermark(force: false)
+            }
+        }
+    }
+
+    private func nextStep() -> Step {
+        state.withLock { s -> Step in
+            if s.stopping { return .exit }
+            let now = Clock.monotonicNanos()
+            if let until = s.breaker.blockedUntil(now: now) { return .wait(until) }
+            guard let job = s.queue.take(now: now) else { return .wait(s.queue.nextDue()) }
+            s.breaker.started()
+            return .deliver(job)
+        }
+    }
+
+    private func deliver(_ job: DeliveryQueue.Job) {
+        let started = Clock.monotonicNanos()
+        var outgoing = job.item.event
+        if let delivery = outgoing.delivery { outgoing.data = delivery }
+        let result = Result { () throws(PluginInstance.DeliveryFailure) in try connector.deliver(outgoing) }
+        let latency = Double(Clock.monotonicNanos() - started) / 1e9
+        metrics.stage("dispatch", seconds: latency)
+        switch result {
+        case .success(let ack): acknowledged(job, ack: ack, latency: latency)
+        case .failure(let failure): failed(job, failure, latency: latency)
+        }
+        wakeup.signal()
+    }
+
+    private func acknowledged(_ job: DeliveryQueue.Job, ack: [UInt8], latency: Double) {
+        // Nothing to tell this system about this event (the profile has no operation for it):
+        // settled without a timeline entry; after a crash it is merely skipped again.
+        if ack.count < 200, (try? JSONParser.parse(ack))?["skipped"]?.boolValue == true {
+            state.withLock { s in
+                s.breaker.succeeded()
+                s.queue.finish(job)
+            }
+            return
+        }
+        metrics.dispatch("acknowledged")
+        let back = job.item.event.type == EventTypes.dispatchRequested ? OrderState.acknowledged.rawValue : ""
+        let recorded = record(job, type: EventTypes.dispatchAcknowledged, state: back, latency: latency) { o in
+            // The external system's reply is kept only if it is JSON; otherwise as text.
+            if (try? JSONParser.parse(ack)) != nil { o.rawField("ack", ack) } else { o.field("ack_text", String(decoding: ack.prefix(4096), as: UTF8.self)) }
+        }
+        state.withLock { s in
+            s.breaker.succeeded()
+            // Not recorded (the hub is stopping): leave it owed, the log still says so.
+            if recorded { s.queue.finish(job) } else { s.queue.retry(job, due: UInt64.max) }
+        }
+    }
+
+    private func failed(_ job: DeliveryQueue.Job, _ failure: PluginInstance.DeliveryFailure, latency: Double) {
+        metrics.pluginError()
+        let error = failure.error
+        let temporary = error.status == 3 || error.status == 4
+        guard temporary && job.attempt < policy.maxAttempts else {
+            deadLetter(job, error, latency: latency, temporary: temporary)
+            return
+        }
+        metrics.dispatch("retry")
+        let backoff = max(backoffNanos(attempt: job.attempt), UInt64(failure.retryAfterMillis ?? 0) * 1_000_000)
+        _ = record(job, type: EventTypes.dispatchAttempted, state: "", latency: latency) { o in
+            o.field("error", error.message)
+            o.field("status", error.statusName)
+            o.field("retry_in_ms", Int(backoff / 1_000_000))
+            if let wait = failure.retryAfterMillis { o.field("retry_after_ms", wait) }
+        }
+        let opened = state.withLock { s -> Bool in
+            let opened = s.breaker.failed(now: Clock.monotonicNanos())
+            s.queue.retry(job, due: Clock.monotonicNanos() + backoff)
+            return opened
+        }
+        if opened {
+            metrics.circuitOpened()
+            logger.warning("connector \(connector.slot): circuit opened after repeated failures (\(error.message)); deliveries pause")
+        }
+    }
+
+    private func deadLetter(_ job: DeliveryQueue.Job, _ error: PluginCallError, latency: Double, temporary: Bool) {
+        metrics.dispatch("failed")
+        logger.warning("dispatch of \(job.subject) to \(connector.slot) failed for good after \(job.attempt) attempt(s): \(error.message)")
+        let entry = DeadLetters.Entry(eventID: job.item.event.id, orderID: job.subject, type: job.item.event.type, connector: connector.slot,
+                                      error: error.message.split(whereSeparator: \.isNewline).joined(separator: " "), status: error.statusName, attempts: job.attempt,
+                                      timeUnixMillis: Clock.wallNanos() / 1_000_000)
+        do throws(PluginCallError) { try deadLetters.add(entry) } catch { logger.error("could not keep dead letter \(entry.eventID): \(error)") }
+        let back = job.item.event.type == EventTypes.dispatchRequested ? OrderState.released.rawValue : ""
+        let recorded = record(job, type: EventTypes.dispatchFailed, state: back, latency: latency) { o in
+            o.field("error", error.message)
+            o.field("status", error.statusName)
+            o.field("final", true)
+            o.field("dead_letter", true)
+        }
+        let opened = state.withLock { s -> Bool in
+            // A refusal means the system answered; running out of attempts is one more failure
+            // (and, for a half-open probe, re-opens the circuit rather than leaving it waiting).
+            var opened = false
+            if temporary { opened = s.breaker.failed(now: Clock.monotonicNanos()) } else { s.breaker.answered() }
+            if recorded { s.queue.finish(job) } else { s.queue.retry(job, due: UInt64.max) }
+            return opened
+        }
+        if opened { metrics.circuitOpened() }
+    }
+
+    /// Exponential backoff, capped, with "equal jitter": a random wait between half and all of
+    /// the step, so retries of many orders spread out yet never come back at once.
+    private func backoffNanos(attempt: Int) -> UInt64 {
+        let base = Double(policy.initialBackoffMillis) * Double(1 << min(attempt - 1, 20))
+        let capped = min(base, Double(policy.maxBackoffMillis))
+        let jittered = capped / 2 + Double.random(in: 0...(capped / 2))
+        return UInt64(jittered * 1_000_000)
+    }
+
+    /// Records one attempt's outcome on the order's timeline; false if it could not be.
+    func record(_ job: DeliveryQueue.Job, type: String, state: String, latency: Double, _ fields: (inout JSONWriter.ObjectWriter) -> Void) -> Bool {
+        var writer = JSONWriter()
+        writer.object { o in
+            o.field("connector", connector.slot)
+            o.field("event", job.item.event.id)
+            o.field("event_type", job.item.event.type)
+            o.field("attempt", job.attempt)
+            o.field("latency_ms", (latency * 1_000_000).rounded() / 1000)
+            fields(&o)
+        }
+        let event = BusEvent(
+            id: "", source: "/orderhub/\(connector.slot)", type: type, subject: job.subject, data: writer.bytes,
+            producer: connector.slot, timeUnixNanos: Clock.wallNanos(), sequence: 0, state: state)
+        if case .failure(let error) = committer.commitBlocking(CommitRequest(subject: job.subject, events: [event], precondition: .existingLenient)) {
+            logger.error("could not record \(type) for \(job.subject): \(error)")
+            return false
+        }
+        return true
+    }
+
+    /// Saves the watermark at most once a second (and at stop), so a restart re-reads little.
+    private func saveWatermark(force: Bool) {
+        let now = Clock.monotonicNanos()
+        let mark = state.withLock { s -> UInt64? in
+            let mark = s.queue.watermark
+            guard mark > s.lastSavedWatermark, force || now - s.lastSaveNanos > 1_000_000_000 else { return nil }
+            s.lastSavedWatermark = mark
+            s.lastSaveNanos = now
+            return mark
+        }
+        guard let mark else { return }
+        do throws(PluginCallError) { try recovery.saveWatermark(connector.slot, mark) } catch {
+            logger.warning("could not save the outbox watermark of \(connector.slot): \(error)")
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import HubJSON
+import HubLoader
+import Logging
+
+/// Finds what each connector still owes after a restart or crash: the events of its
+/// subscribed types, above its watermark, with no outcome recorded for it (acknowledged, or
+/// failed for good), in log order. Also returns the log's tail offset.
+struct OutboxRecovery {
+    struct Connector {
+        let slot: String
+        let types: [String]
+    }
+
+    static let namespace = "host.outbox"
+    static func watermarkKey(_ slot: String) -> String { "\(slot)/watermark" }
+
+    let bus: PluginInstance
+    let logger: Logger
+
+    /// The saved watermark, or nil for a connector slot this bus has never seen.
+    func watermark(_ slot: String) -> UInt64? {
+        guard let found = try? bus.kvGet(namespace: Self.namespace, key: Self.watermarkKey(slot)) else { return nil }
+        return UInt64(String(decoding: found.value, as: UTF8.self))
+    }
+
+    func saveWatermark(_ slot: String, _ offset: UInt64) throws(PluginCallError) {
+        _ = try bus.kvPut(namespace: Self.namespace, key: Self.watermarkKey(slot), value: Array(String(offset).utf8),
+                          expectedRevision: UInt64.max)
+    }
+
+    /// Pending items per connector slot, and the tail offset of the log.
+    /// A connector slot new to this bus starts at the log's tail (an added TMS must not be sent
+    /// every past order); its watermark is saved at once so a crash cannot make it start later.
+    func scan(_ connectors: [Connector]) throws(PluginCallError) -> (pending: [String: [OutboxItem]], tail: UInt64) {
+        var saved: [String: UInt64] = [:]
+        for connector in connectors { if let mark = watermark(connector.slot) { saved[connector.slot] = mark } }
+        var marks = saved
+        var end: UInt64?
+        for connector in connectors where saved[connector.slot] == nil {
+            let last: UInt64
+            if let end { last = end } else { last = try tail(from: saved.values.max() ?? 0) }
+            end = last
+            try saveWatermark(connector.slot, last)
+            marks[connector.slot] = last
+            logger.info("connector \(connector.slot) is new to this bus: it starts at log offset \(last)")
+        }
+        var offset = marks.values.min() ?? 0
+        var open: [String: [(id: String, item: OutboxItem)]] = [:]
+        var settled: [String: Set<String>] = [:]
+        while true {
+            let (json, next) = try bus.read(after: offset, max: 2000)
+            let records = (try? JSONParser.parse(json).arrayValue) ?? []
+            if records.isEmpty || next <= offset { break }
+            for record in records {
+                let recordOffset = UInt64(record["offset"]?.intValue ?? 0)
+                for event in record["events"]?.arrayValue ?? [] {
+                    note(event, floor: recordOffset - 1, connectors: connectors, marks: marks, open: &open, settled: &settled)
+                }
+            }
+            offset = next
+        }
+        var pending: [String: [OutboxItem]] = [:]
+        for connector in connectors {
+            let done = settled[connector.slot] ?? []
+            pending[connector.slot] = (open[connector.slot] ?? []).filter { !done.contains($0.id) }.map(\.item)
+        }
+        return (pending, offset)
+    }
+
+    private func note(_ event: JSONValue, floor: UInt64, connectors: [Connector], marks: [String: UInt64],
+                      open: inout [String: [(id: String, item: OutboxItem)]], settled: inout [String: Set<String>]) {
+        guard let type = event["type"]?.stringValue, let id = event["id"]?.stringValue else { return }
+        let data = event["data"]
+        for connector in connectors where floor >= marks[connector.slot] ?? 0 {
+            if connector.types.contains(type), let bus = Self.busEvent(event) {
+                open[connector.slot, default: []].append((id, OutboxItem(event: bus, floor: floor)))
+            } else if data?["connector"]?.stringValue == connector.slot, let target = data?["event"]?.stringValue {
+                switch type {
+                case EventTypes.dispatchAcknowledged: settled[connector.slot, default: []].insert(target)
+                case EventTypes.dispatchFailed where data?["final"]?.boolValue == true: settled[connector.slot, default: []].insert(target)
+                case EventTypes.dispatchReplayed:
+                    // A person replayed a dead letter: owed again, from the original event.
+                    settled[connector.slot]?.remove(target)
+                    if let original = original(target, order: event["subject"]?.stringValue) {
+                        open[connector.slot, default: []].removeAll { $0.id == target }
+                        open[connector.slot, default: []].append((target, OutboxItem(event: original, floor: floor)))
+                    }
+                default: break
+                }
+            }
+        }
+    }
+
+    /// The log's last offset, reading forward from `offset`.
+    func tail(from offset: UInt64) throws(PluginCallError) -> UInt64 {
+        var at = offset
+        while true {
+            let (_, next) = try bus.read(after: at, max: 5000)
+            if next <= at { return at }
+            at = next
+        }
+    }
+
+    /// The event `id` out of the order's timeline.
+    func original(_ id: String, order: String?) -> BusEvent? {
+        guard let order, let json = try? bus.timeline(order), let list = try? JSONParser.parse(json).arrayValue,
+              let found = list.first(where: { $0["id"]?.stringValue == id }) else { return nil }
+        return Self.busEvent(found)
+    }
+
+    /// A stored CloudEvent back as a BusEvent (state left empty: redelivery changes nothing).
+    static func busEvent(_ event: JSONValue) -> BusEvent? {
+        guard let id = event["id"]?.stringValue, let type = event["type"]?.stringValue else { return nil }
+        var data = JSONWriter()
+        data.value(event["data"] ?? .null)
+        return BusEvent(id: id, source: event["source"]?.stringValue ?? "", type: type, subject: event["subject"]?.stringValue ?? "",
+                        data: data.bytes, producer: event["producer"]?.stringValue ?? "",
+                        timeUnixNanos: Timestamp.parseRFC3339(event["time"]?.stringValue ?? "") ?? 0,
+                        sequence: UInt64(event["sequence"]?.stringValue ?? "") ?? 0)
+    }
+}
