@@ -298,7 +298,8 @@ static hub_status hc_deliver(void *inst, const hub_event *event, hub_buf *out_ac
     if (c == NULL || event == NULL) return HUB_INVALID;
     last_error[0] = '\0';
     scopes s;
-    scopes_for_event(&s, c, event, json_of(event->data));
+    /* The plain mode sends the data as it is: no template reads it, so it is not parsed. */
+    scopes_for_event(&s, c, event, c->profile.plain ? NULL : json_of(event->data));
     char type[200];
     snprintf(type, sizeof type, "%.*s", (int)(event->type.len > 190 ? 190 : event->type.len), (const char *)event->type.ptr);
     const hc_operation *op = hc_profile_operation(&c->profile, type, s.root);

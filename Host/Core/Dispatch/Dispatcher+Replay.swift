@@ -30,7 +30,7 @@ extension Dispatcher {
             try? deadLetters.add(entry)
             return .failure(error)
         }
-        guard var original = recovery.original(eventID, order: entry.orderID) else {
+        guard let original = recovery.original(eventID, order: entry.orderID) else {
             return restore(.unavailable("event \(eventID) is not on order \(entry.orderID)'s timeline"))
         }
         let isDispatch = original.type == EventTypes.dispatchRequested
@@ -52,8 +52,7 @@ extension Dispatcher {
         switch committer.commitBlocking(CommitRequest(subject: entry.orderID, events: [event], precondition: .existing)) {
         case .failure(let error): return restore(.unavailable("\(error)"))
         case .success(let result):
-            if isDispatch { original.delivery = DispatchInstruction.delivery(of: original, bus: recovery.bus) }
-            enqueue([OutboxItem(event: original, floor: result.floor)])
+            enqueue([OutboxItem(event: original, floor: result.floor, rebuild: isDispatch)])
             return .success(result.state)
         }
     }

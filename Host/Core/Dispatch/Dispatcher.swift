@@ -5,7 +5,7 @@ import Logging
 import Synchronization
 
 /// Delivers what one connector owes, on `concurrency` worker threads (deliveries block on
-/// the network): per-order FIFO, retries with exponential backoff and full jitter (never
+/// the network): per-order FIFO, retries with exponential backoff and equal jitter (never
 /// sooner than the system's Retry-After), a circuit breaker, and a dead-letter list. Every
 /// attempt, its outcome and its latency go on the order's timeline; an item leaves the
 /// queue only once its outcome is durable, so a crash at any point re-sends, never loses.
@@ -14,7 +14,7 @@ public final class Dispatcher: Sendable {
         var queue: DeliveryQueue
         var breaker: CircuitBreaker
         var stopping = false
-        var running = 0
+        var paused = false
         var lastSavedWatermark: UInt64 = 0
         var lastSaveNanos: UInt64 = 0
     }
@@ -32,7 +32,7 @@ public final class Dispatcher: Sendable {
     private let workers: Int
 
     init(connector: PluginInstance, spec: Manifest.Plugin, bus: PluginInstance, committer: GroupCommitter, metrics: HostMetrics,
-         logger: Logger, startOffset: UInt64) {
+         logger: Logger, startOffset: UInt64, paused: Bool = false) {
         self.connector = connector
         policy = spec.retry
         self.committer = committer
@@ -41,7 +41,7 @@ public final class Dispatcher: Sendable {
         recovery = OutboxRecovery(bus: bus, logger: logger)
         deadLetters = DeadLetters(slot: connector.slot, bus: bus)
         let breaker = CircuitBreaker(threshold: spec.connector.circuitFailures, openNanos: UInt64(spec.connector.circuitOpenMillis) * 1_000_000)
-        state = Mutex(State(queue: DeliveryQueue(seenUpTo: startOffset), breaker: breaker, lastSavedWatermark: startOffset))
+        state = Mutex(State(queue: DeliveryQueue(seenUpTo: startOffset), breaker: breaker, paused: paused, lastSavedWatermark: startOffset))
         workers = spec.connector.concurrency
         for index in 0..<workers {
             DispatchQueue(label: "orderhub.dispatch.\(connector.slot).\(index)").async { [self] in run() }
@@ -63,6 +63,11 @@ public final class Dispatcher: Sendable {
     func observe(committedUpTo offset: UInt64) { state.withLock { $0.queue.observe(committedUpTo: offset) } }
 
     public var backlog: Int { state.withLock { $0.queue.count } }
+
+    func resume() {
+        state.withLock { $0.paused = false }
+        for _ in 0..<workers { wakeup.signal() }
+    }
     public var circuit: (phase: String, opened: Int) { state.withLock { ($0.breaker.phase.rawValue, $0.breaker.opened) } }
 
     /// Stops taking jobs; waits up to `graceNanos` for deliveries in progress, then saves the
@@ -107,6 +112,7 @@ public final class Dispatcher: Sendable {
     private func nextStep() -> Step {
         state.withLock { s -> Step in
             if s.stopping { return .exit }
+            if s.paused { return .wait(nil) }
             let now = Clock.monotonicNanos()
             if let until = s.breaker.blockedUntil(now: now) { return .wait(until) }
             guard let job = s.queue.take(now: now) else { return .wait(s.queue.nextDue()) }
@@ -118,6 +124,7 @@ public final class Dispatcher: Sendable {
     private func deliver(_ job: DeliveryQueue.Job) {
         let started = Clock.monotonicNanos()
         var outgoing = job.item.event
+        if job.item.rebuild { outgoing.delivery = DispatchInstruction.delivery(of: outgoing, bus: recovery.bus) }
         if let delivery = outgoing.delivery { outgoing.data = delivery }
         let result = Result { () throws(PluginInstance.DeliveryFailure) in try connector.deliver(outgoing) }
         let latency = Double(Clock.monotonicNanos() - started) / 1e9
@@ -132,7 +139,8 @@ public final class Dispatcher: Sendable {
     private func acknowledged(_ job: DeliveryQueue.Job, ack: [UInt8], latency: Double) {
         // Nothing to tell this system about this event (the profile has no operation for it):
         // settled without a timeline entry; after a crash it is merely skipped again.
-        if ack.count < 200, (try? JSONParser.parse(ack))?["skipped"]?.boolValue == true {
+        let reply = try? JSONParser.parse(ack)
+        if reply?["skipped"]?.boolValue == true {
             state.withLock { s in
                 s.breaker.succeeded()
                 s.queue.finish(job)
@@ -141,14 +149,20 @@ public final class Dispatcher: Sendable {
         }
         metrics.dispatch("acknowledged")
         let back = job.item.event.type == EventTypes.dispatchRequested ? OrderState.acknowledged.rawValue : ""
-        let recorded = record(job, type: EventTypes.dispatchAcknowledged, state: back, latency: latency) { o in
+        state.withLock { $0.breaker.succeeded() }
+        // The worker goes on; the item is settled only once its acknowledgement is durable.
+        record(job, type: EventTypes.dispatchAcknowledged, state: back, latency: latency, then: settle(job)) { o in
             // The external system's reply is kept only if it is JSON; otherwise as text.
-            if (try? JSONParser.parse(ack)) != nil { o.rawField("ack", ack) } else { o.field("ack_text", String(decoding: ack.prefix(4096), as: UTF8.self)) }
+            if reply != nil { o.rawField("ack", ack) } else { o.field("ack_text", String(decoding: ack.prefix(4096), as: UTF8.self)) }
         }
-        state.withLock { s in
-            s.breaker.succeeded()
-            // Not recorded (the hub is stopping): leave it owed, the log still says so.
-            if recorded { s.queue.finish(job) } else { s.queue.retry(job, due: UInt64.max) }
+    }
+
+    /// Settles a job once its outcome is recorded; if it could not be (the hub is stopping),
+    /// it stays owed: the log still says so, and the next start sends it again.
+    private func settle(_ job: DeliveryQueue.Job) -> @Sendable (Bool) -> Void {
+        { [self] recorded in
+            state.withLock { s in if recorded { s.queue.finish(job) } else { s.queue.retry(job, due: UInt64.max) } }
+            wakeup.signal()
         }
     }
 
@@ -162,7 +176,7 @@ public final class Dispatcher: Sendable {
         }
         metrics.dispatch("retry")
         let backoff = max(backoffNanos(attempt: job.attempt), UInt64(failure.retryAfterMillis ?? 0) * 1_000_000)
-        _ = record(job, type: EventTypes.dispatchAttempted, state: "", latency: latency) { o in
+        record(job, type: EventTypes.dispatchAttempted, state: "", latency: latency) { o in
             o.field("error", error.message)
             o.field("status", error.statusName)
             o.field("retry_in_ms", Int(backoff / 1_000_000))
@@ -187,21 +201,20 @@ public final class Dispatcher: Sendable {
                                       timeUnixMillis: Clock.wallNanos() / 1_000_000)
         do throws(PluginCallError) { try deadLetters.add(entry) } catch { logger.error("could not keep dead letter \(entry.eventID): \(error)") }
         let back = job.item.event.type == EventTypes.dispatchRequested ? OrderState.released.rawValue : ""
-        let recorded = record(job, type: EventTypes.dispatchFailed, state: back, latency: latency) { o in
+        let opened = state.withLock { s -> Bool in
+            // A refusal means the system answered; running out of attempts is one more failure
+            // (and, for a half-open probe, re-opens the circuit rather than leaving it waiting).
+            if temporary { return s.breaker.failed(now: Clock.monotonicNanos()) }
+            s.breaker.answered()
+            return false
+        }
+        if opened { metrics.circuitOpened() }
+        record(job, type: EventTypes.dispatchFailed, state: back, latency: latency, then: settle(job)) { o in
             o.field("error", error.message)
             o.field("status", error.statusName)
             o.field("final", true)
             o.field("dead_letter", true)
         }
-        let opened = state.withLock { s -> Bool in
-            // A refusal means the system answered; running out of attempts is one more failure
-            // (and, for a half-open probe, re-opens the circuit rather than leaving it waiting).
-            var opened = false
-            if temporary { opened = s.breaker.failed(now: Clock.monotonicNanos()) } else { s.breaker.answered() }
-            if recorded { s.queue.finish(job) } else { s.queue.retry(job, due: UInt64.max) }
-            return opened
-        }
-        if opened { metrics.circuitOpened() }
     }
 
     /// Exponential backoff, capped, with "equal jitter": a random wait between half and all of
@@ -213,8 +226,10 @@ public final class Dispatcher: Sendable {
         return UInt64(jittered * 1_000_000)
     }
 
-    /// Records one attempt's outcome on the order's timeline; false if it could not be.
-    func record(_ job: DeliveryQueue.Job, type: String, state: String, latency: Double, _ fields: (inout JSONWriter.ObjectWriter) -> Void) -> Bool {
+    /// Records one attempt's outcome on the order's timeline (group-committed); `then` learns
+    /// whether it became durable.
+    func record(_ job: DeliveryQueue.Job, type: String, state: String, latency: Double, then: (@Sendable (Bool) -> Void)? = nil,
+                _ fields: (inout JSONWriter.ObjectWriter) -> Void) {
         var writer = JSONWriter()
         writer.object { o in
             o.field("connector", connector.slot)
@@ -227,19 +242,23 @@ public final class Dispatcher: Sendable {
         let event = BusEvent(
             id: "", source: "/orderhub/\(connector.slot)", type: type, subject: job.subject, data: writer.bytes,
             producer: connector.slot, timeUnixNanos: Clock.wallNanos(), sequence: 0, state: state)
-        if case .failure(let error) = committer.commitBlocking(CommitRequest(subject: job.subject, events: [event], precondition: .existingLenient)) {
-            logger.error("could not record \(type) for \(job.subject): \(error)")
-            return false
+        committer.commit(CommitRequest(subject: job.subject, events: [event], precondition: .existingLenient)) { [logger] result in
+            switch result {
+            case .success: then?(true)
+            case .failure(let error):
+                logger.error("could not record \(type) for \(job.subject): \(error)")
+                then?(false)
+            }
         }
-        return true
     }
 
     /// Saves the watermark at most once a second (and at stop), so a restart re-reads little.
     private func saveWatermark(force: Bool) {
         let now = Clock.monotonicNanos()
         let mark = state.withLock { s -> UInt64? in
+            guard force || now - s.lastSaveNanos > 1_000_000_000 else { return nil }
             let mark = s.queue.watermark
-            guard mark > s.lastSavedWatermark, force || now - s.lastSaveNanos > 1_000_000_000 else { return nil }
+            guard mark > s.lastSavedWatermark else { return nil }
             s.lastSavedWatermark = mark
             s.lastSaveNanos = now
             return mark

@@ -74,6 +74,12 @@ public final class GroupCommitter: Sendable {
         return box.withLock { $0! }
     }
 
+    /// Queues and calls `then` (on the committer's thread) once durable or refused: a
+    /// connector worker goes on delivering while its acknowledgements are group-committed.
+    public func commit(_ request: CommitRequest, then: @escaping @Sendable (Result<CommitResult, CommitError>) -> Void) {
+        enqueue(Pending(request: request, reply: then))
+    }
+
     /// Queues without waiting (host `publish` service).
     public func submit(_ request: CommitRequest) {
         enqueue(Pending(request: request) { [logger] result in

@@ -26,6 +26,8 @@ public final class Hub: Sendable {
         public var startDispatchers = true
         /// Resend deliveries a previous run left owed (the outbox).
         public var recoverPending = true
+        /// Connector workers wait until `resumeDispatch()` (benchmarks queue work first).
+        public var dispatchPaused = false
         public init() {}
     }
 
@@ -57,6 +59,9 @@ public final class Hub: Sendable {
         return DispatchInstruction.delivery(of: request, bus: plugins.bus)
     }
 
+    /// Lets connector workers start (after `Options.dispatchPaused`).
+    public func resumeDispatch() { for dispatcher in dispatchers { dispatcher.resume() } }
+
     public func reconciler(_ slot: String) -> Reconciler? { reconcilers.first { $0.connector.slot == slot } }
     public func dispatcher(_ slot: String) -> Dispatcher? { dispatchers.first { $0.connector.slot == slot } }
 
@@ -72,8 +77,7 @@ public final class Hub: Sendable {
         let recovery = OutboxRecovery(bus: bus, logger: logger)
         let owed: (pending: [String: [OutboxItem]], tail: UInt64)
         do throws(PluginCallError) {
-            owed = options.startDispatchers
-                ? try recovery.scan(manifest.connectors.map { OutboxRecovery.Connector(slot: $0.slot, types: $0.subscribes) }) : ([:], 0)
+            owed = try recovery.scan(manifest.connectors.map { OutboxRecovery.Connector(slot: $0.slot, types: $0.subscribes) })
         } catch {
             bus.destroy()
             throw LoadError(.createFailed, path: busSpec.library, "reading the outbox from the state bus failed: \(error)")
@@ -96,7 +100,7 @@ public final class Hub: Sendable {
         let dispatchers = options.startDispatchers ? connectors.compactMap { spec -> Dispatcher? in
             guard let instance = plugins.instance(spec.slot) else { return nil }
             let dispatcher = Dispatcher(connector: instance, spec: spec, bus: bus, committer: committer, metrics: metrics, logger: logger,
-                                        startOffset: owed.tail)
+                                        startOffset: owed.tail, paused: options.dispatchPaused)
             router.add(dispatcher, types: spec.subscribes)
             return dispatcher
         } : []
@@ -116,7 +120,7 @@ public final class Hub: Sendable {
         for dispatcher in dispatchers {
             let items = (owed[dispatcher.connector.slot] ?? []).map { item -> OutboxItem in
                 var item = item
-                if item.event.type == EventTypes.dispatchRequested { item.event.delivery = DispatchInstruction.delivery(of: item.event, bus: plugins.bus) }
+                item.rebuild = item.event.type == EventTypes.dispatchRequested
                 return item
             }
             guard !items.isEmpty else { continue }

@@ -307,8 +307,8 @@ typedef struct hub_bus_api_v1 {
                             hub_buf *out_json, uint64_t *out_next_offset);
     /** The idempotency record for `key` as JSON {"subject","fingerprint","response"}. */
     hub_status (*idem_lookup)(void *inst, hub_bytes key, hub_buf *out_json);
-    /** Up to `max` order ids currently in `state`, as a JSON array of strings, those whose
-     *  state changed longest ago first (the reconciler asks about the stalest). */
+    /** Up to `max` order ids currently in `state`, as a JSON array of strings, those least
+     *  recently updated first (the reconciler asks about the stalest). */
     hub_status (*orders_in_state)(void *inst, hub_bytes state, uint32_t max, hub_buf *out_json);
     /** Namespaced KV behind hub_host_api.kv_get/kv_put (same semantics). */
     hub_status (*kv_get)(void *inst, hub_bytes ns, hub_bytes key, hub_buf *out_value,
