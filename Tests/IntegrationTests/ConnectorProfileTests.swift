@@ -62,5 +62,14 @@ import Testing
              "statuses": {"Gone": "vanished"}}
             """
         #expect(try create(profile: badState).contains("vendor.json:3:23: statuses.Gone: 'vanished' is not one of"))
+        // A misspelt config key is named, not silently ignored.
+        let reads = """
+            {"profile": "acme", "base_url": "{{ config.base_url }}",
+             "auth": {"type": "hmac", "secret": "{{ config.api_secret }}"},
+             "callbacks": {"signature": {"header": "X-Sig", "secret": "{{ config.webhook_secret }}"}, "order_id": "{{ data.ref }}", "status": "{{ data.s }}"},
+             "operations": {"create": {"on": "x", "method": "POST", "path": "/o"}}}
+            """
+        #expect(try create(profile: reads).contains("conforms"))
+        #expect(try create(profile: reads, config: #","api_secretx":"s""#).contains("config.api_secretx: not read by profile 'acme'"))
     }
 }

@@ -347,6 +347,42 @@ static int load_document(loader *l, const hc_json *doc) {
     return 1;
 }
 
+/* 1 when some string in the profile reads config.<name> (a template's path). */
+static int profile_reads(const hc_json *node, const char *name) {
+    size_t len = 0;
+    const char *text = hc_json_string(node, &len);
+    if (text) {
+        size_t n = strlen(name);
+        for (const char *at = strstr(text, "config."); at; at = strstr(at + 1, "config.")) {
+            const char *end = at + 7 + n;
+            if (strncmp(at + 7, name, n) == 0 && (*end == '\0' || !(*end == '_' || (*end >= 'a' && *end <= 'z') ||
+                (*end >= 'A' && *end <= 'Z') || (*end >= '0' && *end <= '9'))))
+                return 1;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < hc_json_count(node); i++)
+        if (profile_reads(hc_json_at(node, i), name)) return 1;
+    return 0;
+}
+
+/* A config key that neither the connector nor the profile reads is a typo (api_secretx):
+ * say so at create instead of sending requests without the intended value. */
+static int check_config_keys(loader *l) {
+    static const char *const own[] = {"profile", "url", "timeout_ms", "connect_timeout_ms", "api_key", "api_key_header", "_manifest_dir", NULL};
+    for (size_t i = 0; i < hc_json_count(l->config); i++) {
+        const char *key = hc_json_key_at(l->config, i);
+        int known = 0;
+        for (const char *const *k = own; *k && !known; k++) known = strcmp(*k, key) == 0;
+        if (!known && !profile_reads(l->p->doc, key)) {
+            snprintf(l->err, l->errcap, "config.%s: not read by profile '%s' (%s); check the spelling against the profile's {{ config.* }} settings",
+                     key, l->p->name, l->p->file);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int hc_profile_load(hc_profile *p, const char *file, const char *dir, const hc_json *config, char *err, size_t errcap) {
     memset(p, 0, sizeof *p);
     p->status_op = -1;
@@ -366,7 +402,7 @@ int hc_profile_load(hc_profile *p, const char *file, const char *dir, const hc_j
         snprintf(err, errcap, "%s:%s", p->file, message);
         return 0;
     }
-    if (!load_document(&l, p->doc)) {
+    if (!load_document(&l, p->doc) || !check_config_keys(&l)) {
         hc_profile_free(p);
         return 0;
     }
