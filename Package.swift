@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "PredictorLogistic", type: .dynamic, targets: ["PredictorLogistic"]),
         .library(name: "PredictorTrees", type: .dynamic, targets: ["PredictorTrees"]),
         .library(name: "HelloSwiftPlugin", type: .dynamic, targets: ["HelloSwiftPlugin"]),
+        .library(name: "HelloConnector", type: .dynamic, targets: ["HelloConnector"]),
         .library(name: "HTTPConnector", type: .dynamic, targets: ["HTTPConnector"]),
     ],
     dependencies: [
@@ -67,6 +68,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "HelloSwiftPlugin", dependencies: ["HubPluginKit"], path: "Plugins/HelloSwift",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "HelloConnector", dependencies: ["HubPluginKit"], path: "Plugins/HelloConnector",
             swiftSettings: swiftSettings),
         .target(
             name: "HTTPConnector", dependencies: ["CHubABI"], path: "adapters/http_connector",

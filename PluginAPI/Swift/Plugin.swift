@@ -13,6 +13,9 @@ public struct PluginError: Error, Sendable, CustomStringConvertible {
     public static func invalid(_ message: String) -> PluginError { PluginError(HUB_INVALID, message) }
     public static func again(_ message: String) -> PluginError { PluginError(HUB_AGAIN, message) }
     public static func internalError(_ message: String) -> PluginError { PluginError(HUB_INTERNAL, message) }
+    /// A sender that could not be authenticated (a status callback's signature): the host answers 401.
+    public static func denied(_ message: String) -> PluginError { PluginError(HUB_DENIED, message) }
+    public static func notFound(_ message: String) -> PluginError { PluginError(HUB_NOT_FOUND, message) }
     public var description: String { message }
 }
 
@@ -104,6 +107,20 @@ public protocol PredictorPlugin: Plugin {
 /// A connector: delivers an event to an external system, returns its acknowledgement JSON.
 public protocol ConnectorPlugin: Plugin {
     func deliver(_ event: EventView) throws(PluginError) -> [UInt8]
+}
+
+/// A connector whose system calls back with status updates (ABI 1.2 `inbound`): check the
+/// sender (throw `.denied` for a missing or wrong signature over `body`) and translate the
+/// callback to `{"order_id", "status", "state", "exception"}`. `headers` have lower-case names.
+public protocol CallbackConnectorPlugin: ConnectorPlugin {
+    func inbound(_ event: EventView, headers: [String: String], body: [UInt8]) throws(PluginError) -> [UInt8]
+}
+
+/// A connector that can ask its system for an order's status (ABI 1.2 `query_status`, used by
+/// the hub's reconciler): `context` is `{"order_id", "ack"}`; answer as `inbound` does, or
+/// throw `.notFound` when the system does not know the order.
+public protocol StatusQueryConnectorPlugin: ConnectorPlugin {
+    func queryStatus(_ context: [UInt8]) throws(PluginError) -> [UInt8]
 }
 
 /// A state bus (see hub_bus_api_v1 for the contract of each function).

@@ -80,7 +80,9 @@ final class InstanceBox: Sendable {
         case is any StateBusPlugin: (kind, table) = (UInt32(HUB_KIND_STATE_BUS), UnsafeRawPointer(KindTables.bus))
         case is any RulesPlugin: (kind, table) = (UInt32(HUB_KIND_RULES), UnsafeRawPointer(KindTables.rules))
         case is any PredictorPlugin: (kind, table) = (UInt32(HUB_KIND_PREDICTOR), UnsafeRawPointer(KindTables.predictor))
-        case is any ConnectorPlugin: (kind, table) = (UInt32(HUB_KIND_CONNECTOR), UnsafeRawPointer(KindTables.connector))
+        case is any ConnectorPlugin:
+            let variant = (plugin is any CallbackConnectorPlugin ? 1 : 0) + (plugin is any StatusQueryConnectorPlugin ? 2 : 0)
+            (kind, table) = (UInt32(HUB_KIND_CONNECTOR), UnsafeRawPointer(KindTables.connectors[variant]))
         default: (kind, table) = (0, nil)
         }
     }

@@ -30,7 +30,10 @@ enum KindTables {
         return table
     }()
 
-    nonisolated(unsafe) static let connector: UnsafeMutablePointer<hub_connector_api_v1> = {  // immutable after init
+    /// Four connector tables: `inbound` and `query_status` are offered (non-NULL) only to
+    /// plugins that conform to CallbackConnectorPlugin / StatusQueryConnectorPlugin, so the
+    /// host routes callbacks and starts a reconciler only where they can be answered.
+    nonisolated(unsafe) static let connectors: [UnsafeMutablePointer<hub_connector_api_v1>] = (0..<4).map { variant in  // immutable after init
         let table = UnsafeMutablePointer<hub_connector_api_v1>.allocate(capacity: 1)
         table.initialize(to: hub_connector_api_v1(
             struct_size: UInt32(MemoryLayout<hub_connector_api_v1>.size), reserved0: 0,
@@ -41,10 +44,24 @@ enum KindTables {
                     fillBuffer(out, try (box.plugin as! any ConnectorPlugin).deliver(EventView(event)))
                 }
             },
-            // ABI 1.2 callbacks and status queries are not in the Swift kit yet (C connectors have them).
-            inbound: nil, query_status: nil))
+            inbound: variant & 1 == 0 ? nil : { inst, event, request, body, out in
+                guard let event else { return HUB_INVALID }
+                let box = InstanceBox.from(inst)
+                let headers = CallbackHeaders.parse(Array(UnsafeRawBufferPointer(start: request.ptr, count: request.len)))
+                let raw = Array(UnsafeRawBufferPointer(start: body.ptr, count: body.len))
+                return box.call { () throws(PluginError) in
+                    fillBuffer(out, try (box.plugin as! any CallbackConnectorPlugin).inbound(EventView(event), headers: headers, body: raw))
+                }
+            },
+            query_status: variant & 2 == 0 ? nil : { inst, context, out in
+                let box = InstanceBox.from(inst)
+                let bytes = Array(UnsafeRawBufferPointer(start: context.ptr, count: context.len))
+                return box.call { () throws(PluginError) in
+                    fillBuffer(out, try (box.plugin as! any StatusQueryConnectorPlugin).queryStatus(bytes))
+                }
+            }))
         return table
-    }()
+    }
 
     nonisolated(unsafe) static let bus: UnsafeMutablePointer<hub_bus_api_v1> = {  // immutable after init
         let table = UnsafeMutablePointer<hub_bus_api_v1>.allocate(capacity: 1)
