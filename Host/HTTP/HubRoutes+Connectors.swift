@@ -55,9 +55,9 @@ extension HubRoutes {
         }
         let staleText = request.uri.queryParameters.get("stale_after_ms")
         let stale = staleText.flatMap { Int($0) }
-        if let staleText, stale == nil || stale! < 0 {
-            return APIResponse.error(.badRequest, "invalid_stale_after_ms", "stale_after_ms must be a whole number of milliseconds >= 0, not '\(staleText)'",
-                                     problems: [FieldProblem(field: "query:stale_after_ms", message: "expected an integer >= 0")])
+        if let staleText, stale == nil || !(0...2_592_000_000).contains(stale!) {
+            return APIResponse.error(.badRequest, "invalid_stale_after_ms", "stale_after_ms must be a whole number of milliseconds from 0 to 2592000000 (30 days), not '\(staleText)'",
+                                     problems: [FieldProblem(field: "query:stale_after_ms", message: "expected an integer 0...2592000000")])
         }
         let round = await BlockingLane.run { reconciler.runRound(staleAfterMillis: stale) }
         return APIResponse.json(.ok, object([

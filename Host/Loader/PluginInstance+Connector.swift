@@ -10,6 +10,11 @@ extension PluginInstance {
         public let error: PluginCallError
         public let retryAfterMillis: Int?
         public var description: String { error.description + (retryAfterMillis.map { " (retry after \($0) ms)" } ?? "") }
+
+        public init(error: PluginCallError, retryAfterMillis: Int?) {
+            self.error = error
+            self.retryAfterMillis = retryAfterMillis
+        }
     }
 
     /// Delivers one event; returns the external system's acknowledgement.

@@ -1,5 +1,7 @@
+import Dispatch
 import HubJSON
 import HubLoader
+import Synchronization
 
 extension Dispatcher {
     public enum ReplayError: Error, Sendable, CustomStringConvertible {
@@ -49,11 +51,21 @@ extension Dispatcher {
         let event = BusEvent(id: "", source: "/orderhub/\(connector.slot)", type: EventTypes.dispatchReplayed, subject: entry.orderID,
                              data: data.bytes, producer: "api", timeUnixNanos: Clock.wallNanos(), sequence: 0,
                              state: isDispatch ? OrderState.dispatched.rawValue : "")
-        switch committer.commitBlocking(CommitRequest(subject: entry.orderID, events: [event], precondition: .existing)) {
+        // Queued in the commit's reply, which runs before the group is routed: the watermark
+        // cannot pass the replay record while the delivery is not yet queued.
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<String, CommitError>?>(nil)
+        committer.commit(CommitRequest(subject: entry.orderID, events: [event], precondition: .existing)) { [self] result in
+            if case .success(let committed) = result {
+                enqueue([OutboxItem(event: original, floor: committed.floor, rebuild: isDispatch)])
+            }
+            outcome.withLock { $0 = result.map(\.state) }
+            done.signal()
+        }
+        done.wait()
+        switch outcome.withLock({ $0 })! {
         case .failure(let error): return restore(.unavailable("\(error)"))
-        case .success(let result):
-            enqueue([OutboxItem(event: original, floor: result.floor, rebuild: isDispatch)])
-            return .success(result.state)
+        case .success(let state): return .success(state)
         }
     }
 }

@@ -32,7 +32,7 @@ public final class Dispatcher: Sendable {
     private let workers: Int
 
     init(connector: PluginInstance, spec: Manifest.Plugin, bus: PluginInstance, committer: GroupCommitter, metrics: HostMetrics,
-         logger: Logger, startOffset: UInt64, paused: Bool = false) {
+         logger: Logger, startOffset: UInt64, owed: [OutboxItem] = [], paused: Bool = false) {
         self.connector = connector
         policy = spec.retry
         self.committer = committer
@@ -41,7 +41,9 @@ public final class Dispatcher: Sendable {
         recovery = OutboxRecovery(bus: bus, logger: logger)
         deadLetters = DeadLetters(slot: connector.slot, bus: bus)
         let breaker = CircuitBreaker(threshold: spec.connector.circuitFailures, openNanos: UInt64(spec.connector.circuitOpenMillis) * 1_000_000)
-        state = Mutex(State(queue: DeliveryQueue(seenUpTo: startOffset), breaker: breaker, paused: paused, lastSavedWatermark: startOffset))
+        var queue = DeliveryQueue(seenUpTo: startOffset)
+        for item in owed { queue.add(item) }
+        state = Mutex(State(queue: queue, breaker: breaker, paused: paused, lastSavedWatermark: startOffset))
         workers = spec.connector.concurrency
         for index in 0..<workers {
             DispatchQueue(label: "orderhub.dispatch.\(connector.slot).\(index)").async { [self] in run() }
@@ -51,12 +53,10 @@ public final class Dispatcher: Sendable {
     /// Queues committed events (`floor`: an offset below their record).
     func enqueue(_ items: [OutboxItem]) {
         guard !items.isEmpty else { return }
-        let accepted = state.withLock { s -> Bool in
-            guard !s.stopping else { return false }
-            for item in items { s.queue.add(item) }
-            return true
-        }
-        if accepted { wakeup.signal() }
+        // While stopping, items are still queued (not sent): they hold the watermark below them,
+        // so the next start sends them.
+        state.withLock { s in for item in items { s.queue.add(item) } }
+        wakeup.signal()
     }
 
     /// Every event up to `offset` has been routed: the watermark may pass it.
@@ -72,12 +72,16 @@ public final class Dispatcher: Sendable {
 
     /// Stops taking jobs; waits up to `graceNanos` for deliveries in progress, then saves the
     /// watermark. What is still queued stays owed in the log and is sent after a restart.
-    public func stop(graceNanos: UInt64) {
+    /// Returns false when a worker is still inside a delivery after the grace period.
+    @discardableResult
+    public func stop(graceNanos: UInt64) -> Bool {
         state.withLock { $0.stopping = true }
         for _ in 0..<workers { wakeup.signal() }
         let deadline = DispatchTime.now() + .nanoseconds(Int(graceNanos))
-        for _ in 0..<workers { _ = exited.wait(timeout: deadline) }
+        var exitedAll = true
+        for _ in 0..<workers where exited.wait(timeout: deadline) == .timedOut { exitedAll = false }
         saveWatermark(force: true)
+        return exitedAll
     }
 
     private enum Step {
@@ -126,7 +130,15 @@ public final class Dispatcher: Sendable {
         var outgoing = job.item.event
         if job.item.rebuild { outgoing.delivery = DispatchInstruction.delivery(of: outgoing, bus: recovery.bus) }
         if let delivery = outgoing.delivery { outgoing.data = delivery }
-        let result = Result { () throws(PluginInstance.DeliveryFailure) in try connector.deliver(outgoing) }
+        let result: Result<[UInt8], PluginInstance.DeliveryFailure>
+        if job.item.rebuild && outgoing.delivery == nil {
+            // Never send the log's slim record in place of the instruction: try again later.
+            result = .failure(PluginInstance.DeliveryFailure(
+                error: PluginCallError(plugin: connector.slot, call: "deliver", status: 3, message: "the order's timeline could not be read to rebuild its instruction"),
+                retryAfterMillis: nil))
+        } else {
+            result = Result { () throws(PluginInstance.DeliveryFailure) in try connector.deliver(outgoing) }
+        }
         let latency = Double(Clock.monotonicNanos() - started) / 1e9
         metrics.stage("dispatch", seconds: latency)
         switch result {
@@ -159,9 +171,19 @@ public final class Dispatcher: Sendable {
 
     /// Settles a job once its outcome is recorded; if it could not be (the hub is stopping),
     /// it stays owed: the log still says so, and the next start sends it again.
-    private func settle(_ job: DeliveryQueue.Job) -> @Sendable (Bool) -> Void {
-        { [self] recorded in
-            state.withLock { s in if recorded { s.queue.finish(job) } else { s.queue.retry(job, due: UInt64.max) } }
+    private func settle(_ job: DeliveryQueue.Job) -> @Sendable (Result<Void, CommitError>) -> Void {
+        { [self] result in
+            state.withLock { s in
+                switch result {
+                case .success: s.queue.finish(job)
+                // Nothing can be recorded for an order that does not exist: settled, logged.
+                case .failure(.orderNotFound): s.queue.finish(job)
+                // The hub is stopping: stays owed; the next start sends it again.
+                case .failure(.stopped): s.queue.retry(job, due: UInt64.max)
+                // The bus could not write it: deliver again in a second (same key, one effect).
+                case .failure: s.queue.retry(job, due: Clock.monotonicNanos() + 1_000_000_000)
+                }
+            }
             wakeup.signal()
         }
     }
@@ -228,7 +250,7 @@ public final class Dispatcher: Sendable {
 
     /// Records one attempt's outcome on the order's timeline (group-committed); `then` learns
     /// whether it became durable.
-    func record(_ job: DeliveryQueue.Job, type: String, state: String, latency: Double, then: (@Sendable (Bool) -> Void)? = nil,
+    func record(_ job: DeliveryQueue.Job, type: String, state: String, latency: Double, then: (@Sendable (Result<Void, CommitError>) -> Void)? = nil,
                 _ fields: (inout JSONWriter.ObjectWriter) -> Void) {
         var writer = JSONWriter()
         writer.object { o in
@@ -244,10 +266,10 @@ public final class Dispatcher: Sendable {
             producer: connector.slot, timeUnixNanos: Clock.wallNanos(), sequence: 0, state: state)
         committer.commit(CommitRequest(subject: job.subject, events: [event], precondition: .existingLenient)) { [logger] result in
             switch result {
-            case .success: then?(true)
+            case .success: then?(.success(()))
             case .failure(let error):
                 logger.error("could not record \(type) for \(job.subject): \(error)")
-                then?(false)
+                then?(.failure(error))
             }
         }
     }
@@ -256,7 +278,7 @@ public final class Dispatcher: Sendable {
     private func saveWatermark(force: Bool) {
         let now = Clock.monotonicNanos()
         let mark = state.withLock { s -> UInt64? in
-            guard force || now - s.lastSaveNanos > 1_000_000_000 else { return nil }
+            guard force || (!s.stopping && now - s.lastSaveNanos > 1_000_000_000) else { return nil }
             let mark = s.queue.watermark
             guard mark > s.lastSavedWatermark else { return nil }
             s.lastSavedWatermark = mark

@@ -110,8 +110,9 @@ struct DeliveryQueue {
             let mid = (low + high) / 2
             if seqAtOrAfter(mid) > job.seq { high = mid } else { low = mid + 1 }
         }
-        if low > head, line[low - 1] == nil {
-            line[low - 1] = again
+        if low < line.count, line[low] == nil {
+            // Usually the job's own hole: the live entry before it has a lower seq, the next a higher.
+            line[low] = again
             holes -= 1
         } else if low == head, head > 0 {
             head -= 1

@@ -17,10 +17,12 @@ struct OutboxRecovery {
     let bus: PluginInstance
     let logger: Logger
 
-    /// The saved watermark, or nil for a connector slot this bus has never seen.
-    func watermark(_ slot: String) -> UInt64? {
-        guard let found = try? bus.kvGet(namespace: Self.namespace, key: Self.watermarkKey(slot)) else { return nil }
-        return UInt64(String(decoding: found.value, as: UTF8.self))
+    /// The saved watermark, or nil for a connector slot this bus has never seen. A bus that
+    /// cannot answer throws: that is not "new" (treating it so would drop what is owed). An
+    /// unreadable value reads as 0: everything is scanned, nothing skipped.
+    func watermark(_ slot: String) throws(PluginCallError) -> UInt64? {
+        guard let found = try bus.kvGet(namespace: Self.namespace, key: Self.watermarkKey(slot)) else { return nil }
+        return UInt64(String(decoding: found.value, as: UTF8.self)) ?? 0
     }
 
     func saveWatermark(_ slot: String, _ offset: UInt64) throws(PluginCallError) {
@@ -33,7 +35,7 @@ struct OutboxRecovery {
     /// every past order); its watermark is saved at once so a crash cannot make it start later.
     func scan(_ connectors: [Connector]) throws(PluginCallError) -> (pending: [String: [OutboxItem]], tail: UInt64) {
         var saved: [String: UInt64] = [:]
-        for connector in connectors { if let mark = watermark(connector.slot) { saved[connector.slot] = mark } }
+        for connector in connectors { if let mark = try watermark(connector.slot) { saved[connector.slot] = mark } }
         var marks = saved
         var end: UInt64?
         for connector in connectors where saved[connector.slot] == nil {

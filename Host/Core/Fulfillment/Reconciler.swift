@@ -147,7 +147,7 @@ public final class Reconciler: Sendable {
             }
             return .consistent
         }
-        if Lifecycle.isForward(current, system) || Lifecycle.allows(current, system) {
+        if Lifecycle.reportable(current, system) {
             let repaired = repair(id, before: current, after: system, vendorStatus: report.vendorStatus)
             health.checked(id, consistent: false, repaired: repaired)
             return repaired ? .repaired : .drift

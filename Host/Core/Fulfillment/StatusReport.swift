@@ -19,10 +19,10 @@ struct StatusReport: Sendable {
         let name = answer["state"]?.stringValue ?? ""
         if name.isEmpty {
             state = nil
-        } else if let known = OrderState(rawValue: name) {
+        } else if let known = OrderState(rawValue: name), Lifecycle.fulfillmentChain.contains(known) || known == .canceled {
             state = known
         } else {
-            throw StatusReportError("connector '\(connector)' mapped status '\(vendorStatus)' to '\(name)', which is not a lifecycle state")
+            throw StatusReportError("connector '\(connector)' mapped status '\(vendorStatus)' to '\(name)': a system may report acknowledged, picked, packed, shipped, delivered or canceled")
         }
     }
 }

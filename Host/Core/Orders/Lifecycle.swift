@@ -52,6 +52,12 @@ public enum Lifecycle {
         return b > a
     }
 
+    /// What an external system's report may do to an order: move it along the fulfilment chain,
+    /// or cancel it where the lifecycle allows a cancel. Nothing else (never back, never a hold).
+    public static func reportable(_ from: OrderState, _ to: OrderState) -> Bool {
+        isForward(from, to) || (to == .canceled && allows(from, to))
+    }
+
     public static func next(from state: OrderState) -> [Transition] { transitions.filter { $0.from == state } }
 
     /// States only the hub records (a connector's acknowledgement and what follows it arrive

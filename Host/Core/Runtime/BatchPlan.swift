@@ -47,7 +47,7 @@ struct BatchPlan {
         for var event in request.events {
             if !event.state.isEmpty && !state.isEmpty && event.state != state {
                 let allowed = OrderState(rawValue: state).flatMap { from in
-                    OrderState(rawValue: event.state).map { Lifecycle.allows(from, $0) || (request.precondition == .forward && Lifecycle.isForward(from, $0)) }
+                    OrderState(rawValue: event.state).map { request.precondition == .forward ? Lifecycle.reportable(from, $0) : Lifecycle.allows(from, $0) }
                 } ?? false
                 if !allowed {
                     if request.precondition == .existingLenient || request.precondition == .forward { event.state = "" } else {

@@ -108,7 +108,7 @@ public final class GroupCommitter: Sendable {
     }
 
     /// Current state and sequence of an order as the committer sees it.
-    public func state(of order: String) throws(PluginCallError) -> OrderStateCache.Entry? { try states.entry(order) }
+    public func state(of order: String) throws(PluginCallError) -> OrderStateCache.Entry? { try states.read(order) }
 
     private func run() {
         while true {

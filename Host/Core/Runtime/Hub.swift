@@ -99,8 +99,16 @@ public final class Hub: Sendable {
         let connectors = manifest.connectors
         let dispatchers = options.startDispatchers ? connectors.compactMap { spec -> Dispatcher? in
             guard let instance = plugins.instance(spec.slot) else { return nil }
+            // What the previous run left owed is queued before the workers start and before new
+            // events are routed: it goes first, per order, and holds the watermark down.
+            let recovered = options.recoverPending ? (owed.pending[spec.slot] ?? []).map { item -> OutboxItem in
+                var item = item
+                item.rebuild = item.event.type == EventTypes.dispatchRequested
+                return item
+            } : []
+            if !recovered.isEmpty { logger.info("connector \(spec.slot): resending \(recovered.count) delivery(ies) owed by the previous run") }
             let dispatcher = Dispatcher(connector: instance, spec: spec, bus: bus, committer: committer, metrics: metrics, logger: logger,
-                                        startOffset: owed.tail, paused: options.dispatchPaused)
+                                        startOffset: owed.tail, owed: recovered, paused: options.dispatchPaused)
             router.add(dispatcher, types: spec.subscribes)
             return dispatcher
         } : []
@@ -110,32 +118,20 @@ public final class Hub: Sendable {
                                   dispatchEnabled: dispatchEnabled)
         let hub = Hub(manifest: manifest, plugins: plugins, committer: committer, orders: orders, metrics: metrics,
                       dispatchers: dispatchers, router: router, logger: logger, startReconcilers: options.startDispatchers)
-        if options.recoverPending { hub.resend(owed.pending) }
         return hub
-    }
-
-    /// Deliveries owed from before a crash or stop go out again, in log order, under the same
-    /// event ids (so each system sees the same idempotency keys).
-    func resend(_ owed: [String: [OutboxItem]]) {
-        for dispatcher in dispatchers {
-            let items = (owed[dispatcher.connector.slot] ?? []).map { item -> OutboxItem in
-                var item = item
-                item.rebuild = item.event.type == EventTypes.dispatchRequested
-                return item
-            }
-            guard !items.isEmpty else { continue }
-            logger.info("connector \(dispatcher.connector.slot): resending \(items.count) delivery(ies) owed by the previous run")
-            dispatcher.enqueue(items)
-        }
     }
 
     /// Graceful stop: connectors finish the delivery in progress, the committer commits
     /// everything queued, the bus is flushed, plugins are destroyed (and stay mapped).
     public func shutdown(graceNanos: UInt64 = 5_000_000_000) {
         for reconciler in reconcilers { reconciler.stop() }
-        for dispatcher in dispatchers { dispatcher.stop(graceNanos: graceNanos) }
+        // A connector still inside a delivery after the grace period is left alive (and the bus
+        // with it): destroying it would free what that call is using.
+        let busy = dispatchers.filter { !$0.stop(graceNanos: graceNanos) }.map(\.connector.slot)
         committer.stop()
         do throws(PluginCallError) { try plugins.bus.flush() } catch { logger.warning("bus flush at shutdown: \(error)") }
-        plugins.destroyAll()
+        if busy.isEmpty { plugins.destroyAll() } else {
+            logger.warning("connector(s) \(busy.joined(separator: ", ")) still delivering after the grace period: left loaded; what they owe is sent again on the next start")
+        }
     }
 }

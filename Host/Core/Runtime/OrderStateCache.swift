@@ -16,13 +16,21 @@ public final class OrderStateCache: Sendable {
     init(bus: PluginInstance) { self.bus = bus }
 
     /// The order's entry, from memory or the bus; nil if the order does not exist. A bus that
-    /// cannot answer throws (it is not the same as "no such order").
+    /// cannot answer throws (it is not the same as "no such order"). Committer thread only.
     public func entry(_ order: String) throws(PluginCallError) -> Entry? {
         if let cached = entries.withLock({ $0[order] }) { return cached }
         guard let stored = try bus.orderState(order) else { return nil }
         let entry = Entry(state: stored.state, sequence: stored.sequence)
         set(order, entry)
         return entry
+    }
+
+    /// The same, for threads other than the committer: a miss reads the bus but does not fill
+    /// the cache (a value read here could land after a newer one the committer wrote).
+    public func read(_ order: String) throws(PluginCallError) -> Entry? {
+        if let cached = entries.withLock({ $0[order] }) { return cached }
+        guard let stored = try bus.orderState(order) else { return nil }
+        return Entry(state: stored.state, sequence: stored.sequence)
     }
 
     func set(_ order: String, _ entry: Entry) {
