@@ -39,16 +39,17 @@ struct CircuitBreaker: Sendable {
         probing = false
     }
 
-    /// A temporary failure; true when this one opened the circuit.
+    /// A temporary failure; true when this one opened a closed circuit (a failed half-open
+    /// probe re-opens it quietly: it was never closed).
     mutating func failed(now: UInt64) -> Bool {
         consecutiveFailures += 1
         probing = false
         guard phase == .halfOpen || consecutiveFailures >= threshold else { return false }
-        let wasOpen = phase == .open
+        let wasClosed = phase == .closed
         phase = .open
         openUntil = now + openNanos
-        if !wasOpen { opened += 1 }
-        return !wasOpen
+        if wasClosed { opened += 1 }
+        return wasClosed
     }
 
     /// The system answered (even with a refusal): the endpoint is reachable.

@@ -276,9 +276,10 @@ public final class Dispatcher: Sendable {
 
     /// Saves the watermark at most once a second (and at stop), so a restart re-reads little.
     private func saveWatermark(force: Bool) {
-        let now = Clock.monotonicNanos()
         let mark = state.withLock { s -> UInt64? in
-            guard force || (!s.stopping && now - s.lastSaveNanos > 1_000_000_000) else { return nil }
+            // Read the clock under the lock: another worker may have saved a moment "later".
+            let now = Clock.monotonicNanos()
+            guard force || (!s.stopping && now >= s.lastSaveNanos + 1_000_000_000) else { return nil }
             let mark = s.queue.watermark
             guard mark > s.lastSavedWatermark else { return nil }
             s.lastSavedWatermark = mark

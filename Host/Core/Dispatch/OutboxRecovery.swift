@@ -56,7 +56,7 @@ struct OutboxRecovery {
             for record in records {
                 let recordOffset = UInt64(record["offset"]?.intValue ?? 0)
                 for event in record["events"]?.arrayValue ?? [] {
-                    note(event, floor: recordOffset - 1, connectors: connectors, marks: marks, open: &open, settled: &settled)
+                    note(event, floor: recordOffset > 0 ? recordOffset - 1 : 0, connectors: connectors, marks: marks, open: &open, settled: &settled)
                 }
             }
             offset = next
