@@ -52,8 +52,7 @@ extension FakeVendor {
         guard wmsSignatureIsValid(request) else { return .error(401, "bad signature") }
         if path[1] == "order:cancel" {
             // ShipBob's cancel-by-reference form: POST /1.0/order:cancel?reference_id=...
-            let reference = request.query["reference_id"] ?? ""
-            let number = state.withLock { $0.books[.wms]?.record(reference: reference)?.number }
+            let number = lookup(.wms, request, by: "reference_id")?.number
             return request.method == .POST ? cancelOrder(number.map(String.init) ?? "") : .notFound
         }
         switch (request.method, path.count) {
@@ -85,8 +84,7 @@ extension FakeVendor {
     }
 
     private func findOrder(_ request: VendorRequest) -> VendorReply {
-        let reference = request.query["reference_id"] ?? ""
-        let record = state.withLock { $0.books[.wms]?.record(reference: reference) }
+        let record = lookup(.wms, request, by: "reference_id")
         var writer = JSONWriter(capacity: 128)
         writer.array { a in
             if let record { a.raw(Self.orderJSON(record)) }
@@ -104,6 +102,12 @@ extension FakeVendor {
             o.field("status", record.status)
         }
         return .json(200, writer.bytes)
+    }
+
+    /// The vendor's record for the reference named by query parameter `name`.
+    func lookup(_ vendor: Vendor, _ request: VendorRequest, by name: String) -> VendorRecord? {
+        let reference = request.query[name] ?? ""
+        return state.withLock { $0.books[vendor]?.record(reference: reference) }
     }
 
     private static func orderJSON(_ record: VendorRecord) -> [UInt8] {
@@ -142,8 +146,7 @@ extension FakeVendor {
     }
 
     private func findTrackers(_ request: VendorRequest) -> VendorReply {
-        let reference = request.query["reference"] ?? ""
-        let record = state.withLock { $0.books[.carrier]?.record(reference: reference) }
+        let record = lookup(.carrier, request, by: "reference")
         var writer = JSONWriter(capacity: 160)
         writer.object { o in
             o.array("trackers") { a in

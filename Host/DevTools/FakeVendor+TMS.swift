@@ -58,8 +58,7 @@ extension FakeVendor {
     }
 
     private func findLabels(_ request: VendorRequest) -> VendorReply {
-        let reference = request.query["external_shipment_id"] ?? ""
-        let record = state.withLock { $0.books[.tms]?.record(reference: reference) }
+        let record = lookup(.tms, request, by: "external_shipment_id")
         var writer = JSONWriter(capacity: 160)
         writer.object { o in
             o.array("labels") { a in

@@ -128,7 +128,7 @@ public final class Dispatcher: Sendable {
     private func deliver(_ job: DeliveryQueue.Job) {
         let started = Clock.monotonicNanos()
         var outgoing = job.item.event
-        if job.item.rebuild { outgoing.delivery = DispatchInstruction.delivery(of: outgoing, bus: recovery.bus) }
+        if job.item.rebuild { outgoing.delivery = DispatchInstruction.delivery(order: outgoing.subject, bus: recovery.bus) }
         if let delivery = outgoing.delivery { outgoing.data = delivery }
         let result: Result<[UInt8], PluginInstance.DeliveryFailure>
         if job.item.rebuild && outgoing.delivery == nil {

@@ -30,36 +30,36 @@ struct OutboxRecovery {
                           expectedRevision: UInt64.max)
     }
 
-    /// Pending items per connector slot, and the tail offset of the log.
-    /// A connector slot new to this bus starts at the log's tail (an added TMS must not be sent
-    /// every past order); its watermark is saved at once so a crash cannot make it start later.
+    /// Pending items per connector slot, and the tail offset of the log, in one pass from the
+    /// lowest saved watermark. A connector slot new to this bus starts at the log's tail (an
+    /// added TMS must not be sent every past order); its watermark is saved before anything new
+    /// is written, so a crash cannot make it start later.
     func scan(_ connectors: [Connector]) throws(PluginCallError) -> (pending: [String: [OutboxItem]], tail: UInt64) {
-        var saved: [String: UInt64] = [:]
-        for connector in connectors { if let mark = try watermark(connector.slot) { saved[connector.slot] = mark } }
-        var marks = saved
-        var end: UInt64?
-        for connector in connectors where saved[connector.slot] == nil {
-            let last: UInt64
-            if let end { last = end } else { last = try tail(from: saved.values.max() ?? 0) }
-            end = last
-            try saveWatermark(connector.slot, last)
-            marks[connector.slot] = last
-            logger.info("connector \(connector.slot) is new to this bus: it starts at log offset \(last)")
+        var marks: [String: UInt64] = [:]
+        var fresh: [String] = []
+        for connector in connectors {
+            if let mark = try watermark(connector.slot) { marks[connector.slot] = mark } else { fresh.append(connector.slot) }
         }
+        let known = !marks.isEmpty
         var offset = marks.values.min() ?? 0
+        for slot in fresh { marks[slot] = UInt64.max }  // owed nothing from the past
         var open: [String: [(id: String, item: OutboxItem)]] = [:]
         var settled: [String: Set<String>] = [:]
         while true {
             let (json, next) = try bus.read(after: offset, max: 2000)
-            let records = (try? JSONParser.parse(json).arrayValue) ?? []
-            if records.isEmpty || next <= offset { break }
-            for record in records {
+            if next <= offset { break }
+            // With no saved watermark at all there is nothing to look for: only the tail counts.
+            for record in known ? (try? JSONParser.parse(json).arrayValue) ?? [] : [] {
                 let recordOffset = UInt64(record["offset"]?.intValue ?? 0)
                 for event in record["events"]?.arrayValue ?? [] {
                     note(event, floor: recordOffset > 0 ? recordOffset - 1 : 0, connectors: connectors, marks: marks, open: &open, settled: &settled)
                 }
             }
             offset = next
+        }
+        for slot in fresh {
+            try saveWatermark(slot, offset)
+            logger.info("connector \(slot) is new to this bus: it starts at log offset \(offset)")
         }
         var pending: [String: [OutboxItem]] = [:]
         for connector in connectors {
@@ -90,16 +90,6 @@ struct OutboxRecovery {
                 default: break
                 }
             }
-        }
-    }
-
-    /// The log's last offset, reading forward from `offset`.
-    func tail(from offset: UInt64) throws(PluginCallError) -> UInt64 {
-        var at = offset
-        while true {
-            let (_, next) = try bus.read(after: at, max: 5000)
-            if next <= at { return at }
-            at = next
         }
     }
 

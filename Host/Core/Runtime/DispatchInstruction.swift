@@ -122,9 +122,9 @@ struct DispatchInstruction {
 
     /// The full instruction of a recorded dispatch request, rebuilt from the order's timeline
     /// (the log keeps only its slim record); nil when the timeline cannot be read.
-    static func delivery(of request: BusEvent, bus: PluginInstance) -> [UInt8]? {
-        guard let events = try? bus.timeline(request.subject), let list = try? JSONParser.parse(events).arrayValue,
-              let instruction = DispatchInstruction(orderID: request.subject, timeline: list) else { return nil }
+    static func delivery(order id: String, bus: PluginInstance) -> [UInt8]? {
+        guard let events = try? bus.timeline(id), let list = try? JSONParser.parse(events).arrayValue,
+              let instruction = DispatchInstruction(orderID: id, timeline: list) else { return nil }
         return instruction.payload
     }
 }

@@ -53,11 +53,7 @@ public final class Hub: Sendable {
     }
 
     /// The dispatch instruction a connector receives for an order (rebuilt from its timeline).
-    public func dispatchPayload(order id: String) -> [UInt8]? {
-        let request = BusEvent(id: "", source: "", type: EventTypes.dispatchRequested, subject: id, data: [], producer: "",
-                               timeUnixNanos: 0, sequence: 0)
-        return DispatchInstruction.delivery(of: request, bus: plugins.bus)
-    }
+    public func dispatchPayload(order id: String) -> [UInt8]? { DispatchInstruction.delivery(order: id, bus: plugins.bus) }
 
     /// Lets connector workers start (after `Options.dispatchPaused`).
     public func resumeDispatch() { for dispatcher in dispatchers { dispatcher.resume() } }
