@@ -72,12 +72,19 @@ struct DispatchCommand: AsyncParsableCommand {
     }
 }
 
-/// A few calls to the hub's admin API.
+/// A few calls to the hub's admin API. The bearer token comes from `ORDERHUB_TOKEN`.
 enum AdminClient {
-    static func send(_ method: String, _ url: String) async throws -> (Int, [UInt8]) {
+    static func send(_ method: String, _ url: String, json: [UInt8]? = nil) async throws -> (Int, [UInt8]) {
         guard let target = URL(string: url) else { throw ValidationError("not a URL: \(url)") }
         var request = URLRequest(url: target)
         request.httpMethod = method
+        if let token = ProcessInfo.processInfo.environment["ORDERHUB_TOKEN"], !token.isEmpty {
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        }
+        if let json {
+            request.httpBody = Data(json)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
         do {
             let (data, response) = try await URLSession.shared.data(for: request)
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, Array(data))

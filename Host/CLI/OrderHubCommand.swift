@@ -9,7 +9,8 @@ struct OrderHubCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, CheckCommand.self, PluginCommand.self, ManifestCommand.self, BenchCommand.self, BenchModelCommand.self,
             FeaturesCommand.self, PredictCommand.self, ModelCommand.self, RulesCommand.self,
-            DispatchCommand.self, BenchDispatchCommand.self, DevCommand.self,
+            DispatchCommand.self, BenchDispatchCommand.self, BenchSwapCommand.self, DevCommand.self, ApplyCommand.self, CanaryCommand.self,
+            RollbackCommand.self, TokenCommand.self, AuditCommand.self,
         ])
 }
 

@@ -30,6 +30,14 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(ExitCodes.manifestInvalid)
         }
         let (host, port) = try parseListen(listen ?? composed.listen ?? "127.0.0.1:8080")
+        // Without tokens, every call is allowed: only where no one else can reach it.
+        if composed.admin.tokensFile == nil && !composed.admin.open && !Self.isLoopback(host) {
+            Output.err("\(composed.path): serving on \(host) needs tokens: set admin.tokens_file (make tokens with `orderhub token new NAME ROLE`), or admin.open: true to serve without them (docs/operations.md)")
+            throw ExitCode(ExitCodes.manifestInvalid)
+        }
+        if composed.admin.tokensFile == nil {
+            logger.warning("the API is open (no admin.tokens_file): every caller may compose, swap and read; fine on loopback, not beyond")
+        }
         let hub: Hub
         do {
             hub = try Hub.start(manifest: composed, logger: logger)
@@ -57,6 +65,10 @@ struct RunCommand: AsyncParsableCommand {
         }
         hub.shutdown()
         Output.out("orderhub: stopped cleanly")
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
     }
 
     private func parseListen(_ text: String) throws -> (String, Int) {

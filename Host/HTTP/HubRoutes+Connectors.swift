@@ -7,7 +7,7 @@ import Hummingbird
 /// Connector endpoints: status callbacks in, reconciliation on demand, dead letters and
 /// their replay, and the fulfilment health board.
 extension HubRoutes {
-    static func addConnectorRoutes(_ router: Router<BasicRequestContext>, _ hub: Hub) {
+    static func addConnectorRoutes(_ router: Router<HubRequestContext>, _ hub: Hub) {
         router.post("/v1/connectors/:slot/events") { request, context in await callback(hub, request, context) }
         router.post("/v1/connectors/:slot/reconcile") { request, context in await reconcile(hub, request, context) }
         router.get("/v1/connectors") { _, _ in connectors(hub) }
@@ -20,7 +20,7 @@ extension HubRoutes {
         }
     }
 
-    static func callback(_ hub: Hub, _ request: Request, _ context: BasicRequestContext) async -> Response {
+    static func callback(_ hub: Hub, _ request: Request, _ context: HubRequestContext) async -> Response {
         let slot = context.parameters.get("slot") ?? ""
         guard let body = await readBody(request) else {
             return APIResponse.error(.contentTooLarge, "body_too_large", "a callback may be at most \(maxBodyBytes) bytes")
@@ -48,7 +48,7 @@ extension HubRoutes {
         }
     }
 
-    static func reconcile(_ hub: Hub, _ request: Request, _ context: BasicRequestContext) async -> Response {
+    static func reconcile(_ hub: Hub, _ request: Request, _ context: HubRequestContext) async -> Response {
         let slot = context.parameters.get("slot") ?? ""
         guard let reconciler = hub.reconciler(slot) else {
             return APIResponse.error(.notFound, "unknown_connector", "no connector '\(slot)' that can be asked for order status")
@@ -108,7 +108,7 @@ extension HubRoutes {
         }
     }
 
-    static func replay(_ hub: Hub, _ request: Request, _ context: BasicRequestContext) async -> Response {
+    static func replay(_ hub: Hub, _ request: Request, _ context: HubRequestContext) async -> Response {
         let event = context.parameters.get("event") ?? ""
         let connector = request.uri.queryParameters.get("connector")
         let chosen = hub.dispatchers.filter { connector == nil || $0.connector.slot == connector }

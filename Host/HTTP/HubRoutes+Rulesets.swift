@@ -6,7 +6,7 @@ import Hummingbird
 
 /// /v1/rulesets: drafts, versions, publish, rollback, sandbox and lint (docs/rules.md).
 extension HubRoutes {
-    static func addRulesetRoutes(_ router: Router<BasicRequestContext>, _ hub: Hub) {
+    static func addRulesetRoutes(_ router: Router<HubRequestContext>, _ hub: Hub) {
         router.get("/v1/rulesets") { request, _ in
             answer(await hub.rules.command("rulesets.list", .object([]), slot: slot(request)))
         }
@@ -35,7 +35,7 @@ extension HubRoutes {
 
     static func slot(_ request: Request) -> String? { request.uri.queryParameters.get("slot").map { String($0) } }
 
-    static func args(_ context: BasicRequestContext, _ extra: [String: JSONValue] = [:]) -> JSONValue {
+    static func args(_ context: HubRequestContext, _ extra: [String: JSONValue] = [:]) -> JSONValue {
         .object([("ruleset", .string(context.parameters.get("ruleset") ?? ""))] + extra.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 
@@ -44,6 +44,7 @@ extension HubRoutes {
         switch result {
         case .success(let bytes): return APIResponse.json(created ? .created : .ok, bytes)
         case .failure(.noEngine(let message)): return APIResponse.error(.notImplemented, "no_rules_engine", message)
+        case .failure(.busy(let message)): return APIResponse.error(.conflict, "canary_running", message)
         case .failure(.plugin(let error)):
             switch error.status {
             case 1: return APIResponse.error(.unprocessableContent, "invalid_ruleset", error.message)
@@ -78,7 +79,7 @@ extension HubRoutes {
 
     /// Optional JSON body {"version": N}; no body means the latest draft (publish) or the
     /// previous published version (rollback).
-    static func publish(_ hub: Hub, _ request: Request, _ context: BasicRequestContext, _ command: String) async -> Response {
+    static func publish(_ hub: Hub, _ request: Request, _ context: HubRequestContext, _ command: String) async -> Response {
         guard let body = await readBody(request) else { return APIResponse.error(.contentTooLarge, "body_too_large", "body too large") }
         var extra: [String: JSONValue] = [:]
         if !body.isEmpty {
@@ -97,7 +98,7 @@ extension HubRoutes {
     }
 
     /// Body {"version": N?, "last": 1000, "since": RFC3339?, "until": RFC3339?}.
-    static func simulate(_ hub: Hub, _ request: Request, _ context: BasicRequestContext) async -> Response {
+    static func simulate(_ hub: Hub, _ request: Request, _ context: HubRequestContext) async -> Response {
         guard let body = await readBody(request) else { return APIResponse.error(.contentTooLarge, "body_too_large", "body too large") }
         let json = body.isEmpty ? JSONValue.object([]) : (try? JSONParser.parse(body)) ?? .null
         guard json.objectValue != nil else {

@@ -10,8 +10,9 @@ import NIOCore
 public enum HubRoutes {
     public static let maxBodyBytes = 1 << 20
 
-    public static func router(hub: Hub) -> Router<BasicRequestContext> {
-        let router = Router()
+    public static func router(hub: Hub) -> Router<HubRequestContext> {
+        let router = Router(context: HubRequestContext.self)
+        router.middlewares.add(AccessMiddleware(hub: hub))
         router.post("/v1/orders") { request, _ in await submit(hub, request) }
         router.get("/v1/orders/:id") { _, context in await busRead { () async throws(PluginCallError) in try await order(hub, context) } }
         router.get("/v1/orders/:id/events") { _, context in await busRead { () async throws(PluginCallError) in try await events(hub, context) } }
@@ -28,6 +29,7 @@ public enum HubRoutes {
         }
         addRulesetRoutes(router, hub)
         addConnectorRoutes(router, hub)
+        addAdminRoutes(router, hub)
         router.get("/v1/lifecycle") { _, _ in lifecycle() }
         router.get("/v1/health") { _, _ in health(hub) }
         router.get("/metrics") { _, _ in
@@ -89,25 +91,25 @@ public enum HubRoutes {
         }
     }
 
-    static func orderID(_ context: BasicRequestContext) -> String { context.parameters.get("id") ?? "" }
+    static func orderID(_ context: HubRequestContext) -> String { context.parameters.get("id") ?? "" }
 
     static func notFound(_ id: String) -> Response {
         APIResponse.error(.notFound, "order_not_found", "no order with id '\(id)'")
     }
 
-    static func order(_ hub: Hub, _ context: BasicRequestContext) async throws(PluginCallError) -> Response {
+    static func order(_ hub: Hub, _ context: HubRequestContext) async throws(PluginCallError) -> Response {
         let id = orderID(context)
         guard let document = try await hub.orders.orderDocument(id) else { return notFound(id) }
         return APIResponse.json(.ok, document)
     }
 
-    static func events(_ hub: Hub, _ context: BasicRequestContext) async throws(PluginCallError) -> Response {
+    static func events(_ hub: Hub, _ context: HubRequestContext) async throws(PluginCallError) -> Response {
         let id = orderID(context)
         guard let events = try await hub.orders.cloudEvents(id) else { return notFound(id) }
         return APIResponse.json(.ok, events).with(contentType: "application/cloudevents-batch+json")
     }
 
-    static func transitions(_ hub: Hub, _ context: BasicRequestContext) async throws(PluginCallError) -> Response {
+    static func transitions(_ hub: Hub, _ context: HubRequestContext) async throws(PluginCallError) -> Response {
         let id = orderID(context)
         guard let (state, allowed) = try await hub.orders.allowedTransitions(id) else { return notFound(id) }
         var writer = JSONWriter()
@@ -126,7 +128,7 @@ public enum HubRoutes {
         return APIResponse.json(.ok, writer.bytes)
     }
 
-    static func transition(_ hub: Hub, _ request: Request, _ context: BasicRequestContext) async -> Response {
+    static func transition(_ hub: Hub, _ request: Request, _ context: HubRequestContext) async -> Response {
         let id = orderID(context)
         guard isJSON(request) else { return APIResponse.error(.unsupportedMediaType, "unsupported_media_type", "send application/json") }
         guard let body = await readBody(request) else { return APIResponse.error(.contentTooLarge, "body_too_large", "body too large") }
@@ -138,7 +140,11 @@ public enum HubRoutes {
                                      problems: [FieldProblem(field: "to", message: json["to"] == nil ? "required, the target state" : "expected a string")])
         }
         let reason = json["reason"]?.stringValue ?? ""
-        switch await hub.orders.transition(id, to: to, reason: reason, actor: "api") {
+        // Releasing a hold is an operator's decision; a client may cancel its own orders.
+        if to == OrderState.released.rawValue, let principal = context.principal, !principal.may(.operate) {
+            return APIResponse.error(.forbidden, "forbidden", "releasing a held order needs operator or admin; '\(principal.name)' is \(principal.role.rawValue)")
+        }
+        switch await hub.orders.transition(id, to: to, reason: reason, actor: context.actor) {
         case .done(let state, let sequence):
             return APIResponse.json(.ok, Array(#"{"id":"\#(id)","state":"\#(state)","sequence":\#(sequence)}"#.utf8))
         case .notFound: return notFound(id)

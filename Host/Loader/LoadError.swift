@@ -3,7 +3,7 @@
 public struct LoadError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case fileMissing, checksumMismatch, notALibrary, entryMissing, entryFailed
-        case abiMismatch, descriptorInvalid, createFailed, kindMismatch
+        case abiMismatch, descriptorInvalid, createFailed, kindMismatch, versionRefused
     }
     public let code: Code
     public let path: String

@@ -1,6 +1,9 @@
 import CHubABI
 import HubJSON
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One created instance of a plugin, and the only way the host calls into it. Every call
 /// goes through `gated`, which enforces the plugin's declared threading model, and turns a
@@ -14,6 +17,9 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
     private let kindTable: UnsafeRawPointer
     private let gate = Mutex<Void>(())
     private let destroyed = Atomic<Bool>(false)
+    /// Calls inside the plugin right now: `destroy` waits for them (a retired version may
+    /// still be finishing a delivery or an event when it is replaced).
+    private let inFlight = Atomic<Int>(0)
     private let unmanagedContext: Unmanaged<HostContext>
 
     /// Creates an instance with `config` (JSON object). A refusal carries the plugin's own message.
@@ -45,16 +51,40 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         context.attach(self)
     }
 
-    /// Destroys the instance (the library stays mapped). Idempotent.
+    /// Destroys the instance (the library stays mapped). Idempotent. Calls that arrive later
+    /// fail with HUB_STATE; calls already inside the plugin are waited for first.
     public func destroy() {
-        guard !destroyed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        gated { library.raw.pointee.destroy!(inst) }
+        guard !destroyed.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        while inFlight.load(ordering: .sequentiallyConsistent) > 0 { usleep(200) }
+        switch library.descriptor.threading {
+        case .threadSafe: library.raw.pointee.destroy!(inst)
+        case .serialPerInstance: gate.withLock { _ in library.raw.pointee.destroy!(inst) }
+        case .serialGlobal: library.globalGate.lock.withLock { _ in library.raw.pointee.destroy!(inst) }
+        }
         unmanagedContext.release()
     }
 
     deinit { destroy() }
 
-    func gated<R>(_ body: () -> R) -> R {
+    /// True once `destroy` has begun: the instance takes no more calls.
+    public var isDestroyed: Bool { destroyed.load(ordering: .acquiring) }
+
+    /// Counts the call in, unless the instance is being destroyed (then nil, and nothing runs).
+    private func enter() -> Bool {
+        inFlight.add(1, ordering: .sequentiallyConsistent)
+        guard !destroyed.load(ordering: .sequentiallyConsistent) else {
+            inFlight.subtract(1, ordering: .sequentiallyConsistent)
+            return false
+        }
+        return true
+    }
+
+    private func leave() { inFlight.subtract(1, ordering: .sequentiallyConsistent) }
+
+    /// Runs `body` under the threading gate, or returns nil when the instance is destroyed.
+    func gated<R>(_ body: () -> R) -> R? {
+        guard enter() else { return nil }
+        defer { leave() }
         switch library.descriptor.threading {
         case .threadSafe: return body()
         case .serialPerInstance: return gate.withLock { _ in body() }
@@ -65,10 +95,13 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
     /// Runs an ABI call under the threading gate and reads last_error under the same gate,
     /// so another thread's call cannot overwrite the reason first.
     func call(_ name: String, _ body: () -> hub_status) throws(PluginCallError) {
-        let (status, message) = gated { () -> (hub_status, String) in
+        let answer = gated { () -> (hub_status, String) in
             let status = body()
             guard status != HUB_OK else { return (status, "") }
             return (status, library.raw.pointee.last_error!(inst).map { String(cString: $0) } ?? "")
+        }
+        guard let (status, message) = answer else {
+            throw PluginCallError(plugin: slot, call: name, status: HUB_STATE, message: "\(descriptor.id) \(descriptor.version) was retired (replaced or removed)")
         }
         guard status != HUB_OK else { return }
         throw PluginCallError(plugin: slot, call: name, status: status, message: message.isEmpty ? "no reason given" : message)
@@ -125,8 +158,8 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
     var supportsTimers: Bool { DescriptorValidator.has(library.raw, \.on_timer, cap: UInt64(HUB_CAP_ON_TIMER)) }
 
     func fireTimer(_ token: UInt64) {
-        guard supportsTimers, !destroyed.load(ordering: .acquiring), let onTimer = library.raw.pointee.on_timer else { return }
-        gated { onTimer(inst, token) }
+        guard supportsTimers, let onTimer = library.raw.pointee.on_timer else { return }
+        _ = gated { onTimer(inst, token) }
     }
 
     /// Delivers a committed event to a subscribed instance (HUB_CAP_ON_EVENT).
@@ -159,6 +192,19 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         }
         return take(&out)
     }
+
+    /// True when the plugin finishes its own background work on request (HUB_CAP_QUIESCE).
+    public var supportsQuiesce: Bool { DescriptorValidator.has(library.raw, \.quiesce, cap: UInt64(HUB_CAP_QUIESCE)) }
+
+    /// Hot-swap hook: finish in-flight work and accept no new background work by `deadline`
+    /// (monotonic ns). A plugin without HUB_CAP_QUIESCE has nothing to finish.
+    public func quiesce(deadlineMonotonicNanos deadline: UInt64) throws(PluginCallError) {
+        guard supportsQuiesce, let quiesce = library.raw.pointee.quiesce else { return }
+        try call("quiesce") { quiesce(inst, deadline) }
+    }
+
+    /// True when the plugin can hand its state to a successor (HUB_CAP_STATE_EXPORT).
+    public var supportsStateExport: Bool { DescriptorValidator.has(library.raw, \.export_state, cap: UInt64(HUB_CAP_STATE_EXPORT)) }
 
     /// Hot-swap hook: the instance's state for a successor, or nil without HUB_CAP_STATE_EXPORT.
     public func exportState() throws(PluginCallError) -> (bytes: [UInt8], schema: UInt32)? {

@@ -11,6 +11,9 @@ import Glibc
 /// every library is opened RTLD_NODELETE and stays mapped until the process exits.
 public final class PluginLibrary: @unchecked Sendable {  // immutable after init; descriptor is static in the image
     public let path: String
+    /// Where it was dlopen'd from: `path`, or a content-addressed copy when an older build at
+    /// `path` is already mapped (see `LoadedImages`).
+    public let loadedFrom: String
     public let sha256: String
     public let descriptor: PluginDescriptor
     let raw: UnsafePointer<hub_plugin_desc>
@@ -34,7 +37,8 @@ public final class PluginLibrary: @unchecked Sendable {  // immutable after init
         guard bytes.count >= 4, bytes[0] == 0x7F, bytes[1] == 0x45, bytes[2] == 0x4C, bytes[3] == 0x46 else {
             throw LoadError(.notALibrary, path: path, "not an ELF shared library (first bytes are not \\x7fELF)")
         }
-        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+        loadedFrom = try LoadedImages.pathToOpen(path, sha256: sha256, bytes: bytes)
+        guard let handle = dlopen(loadedFrom, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             throw LoadError(.notALibrary, path: path, "dlopen failed: \(String(cString: dlerror()))")
         }
         guard let symbol = dlsym(handle, HUB_ENTRY_SYMBOL) else {

@@ -50,6 +50,13 @@ public struct SHA256: Sendable {
         return state.flatMap { word in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: word >> UInt32($0)) } }
     }
 
+    /// The digest of `bytes`.
+    public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(bytes)
+        return hasher.finalize()
+    }
+
     /// Lower-case hex digest of `bytes`.
     public static func hex(_ bytes: some Collection<UInt8>) -> String {
         var hasher = SHA256()

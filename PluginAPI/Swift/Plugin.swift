@@ -68,6 +68,11 @@ public protocol Plugin: AnyObject, Sendable {
     /// State for a successor version (hot swap); nil means "nothing to hand over".
     func exportState() throws(PluginError) -> (bytes: [UInt8], schema: UInt32)?
     func importState(_ bytes: [UInt8], schema: UInt32) throws(PluginError)
+    /// Hot swap, before `exportState`: finish background work and put what is held on lease
+    /// back (e.g. unused promotion budget), by `deadline` (host monotonic ns). The host holds
+    /// back new calls meanwhile. If the swap fails the instance goes on serving, so do not
+    /// stop anything a later call needs.
+    func quiesce(deadline: UInt64) throws(PluginError)
     /// An admin command (ABI 1.1 control): JSON arguments in, JSON answer out. Throw
     /// `PluginError(HUB_NOT_FOUND, ...)` for a command you do not know.
     func control(_ command: String, _ args: JSONValue) throws(PluginError) -> [UInt8]
@@ -88,6 +93,7 @@ extension Plugin {
         throw PluginError(HUB_UNSUPPORTED, "this plugin keeps no state to import")
     }
     public static var controlCommands: [String] { [] }
+    public func quiesce(deadline: UInt64) throws(PluginError) {}
     public func shutdown() {}
     public func control(_ command: String, _ args: JSONValue) throws(PluginError) -> [UInt8] {
         throw PluginError(HUB_NOT_FOUND, "no admin command '\(command)' in this plugin")

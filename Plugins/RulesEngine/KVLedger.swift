@@ -214,6 +214,45 @@ final class KVLedger: PromotionLedger {
         }
     }
 
+    /// Hot swap: moves every lease out (the unused blocks and what was given since the last
+    /// flush), as JSON, for the successor to `adopt`: no durable write while orders wait.
+    func handOver() -> [UInt8] {
+        let all = slots.withLock { $0.map { ($0.key, $0.value) } }
+        var writer = JSONWriter(capacity: 256)
+        writer.object { o in
+            for (key, slot) in all {
+                let lease = slot.lease.withLock { lease -> Lease in
+                    let taken = lease
+                    lease.redemptions = 0
+                    lease.budgetMinor = 0
+                    lease.givenRedemptions = 0
+                    lease.givenMinor = 0
+                    return taken
+                }
+                guard lease.redemptions != 0 || lease.budgetMinor != 0 || lease.givenRedemptions != 0 || lease.givenMinor != 0 else { continue }
+                o.object(key) { l in
+                    l.field("redemptions", lease.redemptions)
+                    l.field("budget_minor", lease.budgetMinor)
+                    l.field("given_redemptions", lease.givenRedemptions)
+                    l.field("given_minor", lease.givenMinor)
+                }
+            }
+        }
+        return writer.bytes
+    }
+
+    /// Takes over leases from a predecessor's `handOver` (added to any of its own).
+    func adopt(_ json: JSONValue) {
+        for (key, lease) in json.objectValue ?? [] {
+            slot(key).lease.withLock { mine in
+                mine.redemptions += lease["redemptions"]?.intValue ?? 0
+                mine.budgetMinor += lease["budget_minor"]?.intValue ?? 0
+                mine.givenRedemptions += lease["given_redemptions"]?.intValue ?? 0
+                mine.givenMinor += lease["given_minor"]?.intValue ?? 0
+            }
+        }
+    }
+
     /// Writes what was given since the last flush; with `release`, also gives unused blocks
     /// back (clean stop). Called by the plugin's timer and at shutdown.
     func flush(release: Bool) {

@@ -22,6 +22,8 @@ final class RulesEngine: RulesPlugin {
     /// Held while the snapshot timer works, so shutdown never overlaps it.
     private let background = Mutex<Void>(())
     private let windowsDirty = Atomic<Bool>(false)
+    /// Set by quiesce (hot swap); cleared when the instance serves again.
+    private let quiesced = Atomic<Bool>(false)
     private let evaluated: HostServices.Metric?
     /// The longest velocity window of any live rule: snapshots keep nothing older.
     private let horizon = Atomic<Int64>(86_400_000_000_000)
@@ -70,9 +72,19 @@ final class RulesEngine: RulesPlugin {
     func shutdown() {
         background.withLock { _ in
             stopping.store(true, ordering: .releasing)
+            // Replaced by a hot swap: the successor owns the windows and the leases now; a
+            // late save here would overwrite its newer snapshot.
+            guard !quiesced.load(ordering: .acquiring) else { return }
             saveWindows()
             ledger.flush(release: true)
         }
+    }
+
+    /// Hot swap: stop saving in the background (the successor gets the windows and the
+    /// leases through export_state, with no durable write while orders wait). A later
+    /// evaluate (the swap failed and this instance serves on) undoes it.
+    func quiesce(deadline: UInt64) throws(PluginError) {
+        background.withLock { _ in quiesced.store(true, ordering: .releasing) }
     }
 
     static func readTable(_ path: String, besides rulesetPath: String) -> String? {
@@ -83,6 +95,7 @@ final class RulesEngine: RulesPlugin {
 
     func evaluate(_ order: OrderView) throws(PluginError) -> [UInt8] {
         evaluated?.record(1)
+        if quiesced.load(ordering: .relaxed) { quiesced.store(false, ordering: .releasing) }
         let rulesets = store.current
         let document: RuleDocument
         do {
@@ -133,17 +146,39 @@ final class RulesEngine: RulesPlugin {
         _ = try? host.kvPut("velocity/snapshot", state.windows.snapshot(), expectedRevision: UInt64.max)
     }
 
+    /// Schema 3: {"windows": velocity windows, "leases": promotion blocks held}. The leases
+    /// move (this instance no longer holds them); the windows are copied.
     func exportState() throws(PluginError) -> (bytes: [UInt8], schema: UInt32)? {
-        (state.windows.snapshot(), 2)
+        var writer = JSONWriter(capacity: 1024)
+        writer.object { o in
+            o.rawField("windows", state.windows.snapshot())
+            o.rawField("leases", ledger.handOver())
+        }
+        return (writer.bytes, 3)
     }
 
+    /// Takes a predecessor's state (schema 3, or 2: windows only), merged with this
+    /// instance's own: windows are joined, leases added.
     func importState(_ bytes: [UInt8], schema: UInt32) throws(PluginError) {
-        guard schema == 2 else { throw .invalid("rules state schema \(schema) is not understood (expected 2: velocity windows)") }
+        let horizon = Int64(host.wallNanos()) - horizon.load(ordering: .relaxed)
         do {
-            try state.windows.restore(bytes, horizon: Int64(host.wallNanos()) - horizon.load(ordering: .relaxed))
+            switch schema {
+            case 2: try state.windows.merge(bytes, horizon: horizon)
+            case 3:
+                let document = try JSONParser.parse(bytes)
+                var windows = JSONWriter()
+                windows.value(document["windows"] ?? .object([]))
+                try state.windows.merge(windows.bytes, horizon: horizon)
+                if let leases = document["leases"] { ledger.adopt(leases) }
+            default:
+                throw PluginError.invalid("rules state schema \(schema) is not understood (this version reads 2 and 3)")
+            }
+        } catch let error as PluginError {
+            throw error
         } catch {
             throw .invalid("rules state: \(error)")
         }
+        windowsDirty.store(true, ordering: .relaxed)
     }
 
     func health() -> JSONValue? {

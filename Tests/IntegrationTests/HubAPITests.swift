@@ -128,7 +128,8 @@ import Testing
         h.wms.inject([.status(503), .tooManyRequests(retryAfterSeconds: 1), .delay(milliseconds: 1500)])
         let id = try #require(try await HTTP.postOrder(h.baseURL, key: "faulty", SampleOrders.order()).object["id"] as? String)
         var timeline: [[String: Any]] = []
-        let acknowledged = try await HTTP.eventually(15) {
+        // About 3 s alone; generous, as the whole suite runs in parallel on two cores.
+        let acknowledged = try await HTTP.eventually(40) {
             let order = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)").object
             timeline = order["timeline"] as? [[String: Any]] ?? []
             return order["state"] as? String == "acknowledged"
@@ -203,12 +204,13 @@ import Testing
                       "/v1/rulesets/{ruleset}/publish:", "/v1/rulesets/{ruleset}/rollback:", "/v1/rulesets/{ruleset}/simulate:",
                       "/v1/rulesets/{ruleset}/lint:", "/v1/promotions/usage:", "/v1/connectors:", "/v1/connectors/{slot}/events:",
                       "/v1/connectors/{slot}/reconcile:", "/v1/dispatch/dead-letters:", "/v1/dispatch/dead-letters/{event}/replay:",
-                      "/v1/health/fulfillment:"]
+                      "/v1/health/fulfillment:", "/v1/admin/composition:", "/v1/admin/apply:", "/v1/admin/slots/{slot}/promote:",
+                      "/v1/admin/slots/{slot}/canary-rollback:", "/v1/admin/slots/{slot}/rollback:", "/v1/audit:"]
         let specPaths = text.split(separator: "\n").filter { $0.hasPrefix("  /") }.map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(Set(specPaths) == Set(routes), "spec paths \(specPaths) vs server routes \(routes)")
         // Every documented path answers something other than 404 on the live server.
         for path in ["/v1/plugins", "/v1/predictions/suggestions", "/v1/lifecycle", "/v1/health", "/metrics", "/openapi.yaml",
-                     "/v1/connectors", "/v1/dispatch/dead-letters", "/v1/health/fulfillment"] {
+                     "/v1/connectors", "/v1/dispatch/dead-letters", "/v1/health/fulfillment", "/v1/admin/composition", "/v1/audit"] {
             #expect(try await HTTP.send("GET", h.baseURL + path).status != 404, "\(path)")
         }
     }

@@ -19,7 +19,8 @@ public final class Dispatcher: Sendable {
         var lastSaveNanos: UInt64 = 0
     }
 
-    public let connector: PluginInstance
+    /// The connector's slot: the instance behind it may be swapped while deliveries go on.
+    public let connector: LiveSlot
     public let deadLetters: DeadLetters
     let policy: Manifest.RetryPolicy
     let committer: GroupCommitter
@@ -31,7 +32,7 @@ public final class Dispatcher: Sendable {
     private let exited = DispatchSemaphore(value: 0)
     private let workers: Int
 
-    init(connector: PluginInstance, spec: Manifest.Plugin, bus: PluginInstance, committer: GroupCommitter, metrics: HostMetrics,
+    init(connector: LiveSlot, spec: Manifest.Plugin, bus: PluginInstance, committer: GroupCommitter, metrics: HostMetrics,
          logger: Logger, startOffset: UInt64, owed: [OutboxItem] = [], paused: Bool = false) {
         self.connector = connector
         policy = spec.retry
@@ -130,6 +131,8 @@ public final class Dispatcher: Sendable {
         var outgoing = job.item.event
         if job.item.rebuild { outgoing.delivery = DispatchInstruction.delivery(order: outgoing.subject, bus: recovery.bus) }
         if let delivery = outgoing.delivery { outgoing.data = delivery }
+        // Only the order fields the manifest grants this connector leave the hub.
+        if let grant = connector.grant { outgoing.data = grant.apply(toInstruction: outgoing.data) }
         let result: Result<[UInt8], PluginInstance.DeliveryFailure>
         if job.item.rebuild && outgoing.delivery == nil {
             // Never send the log's slim record in place of the instruction: try again later.
@@ -137,7 +140,9 @@ public final class Dispatcher: Sendable {
                 error: PluginCallError(plugin: connector.slot, call: "deliver", status: 3, message: "the order's timeline could not be read to rebuild its instruction"),
                 retryAfterMillis: nil))
         } else {
-            result = Result { () throws(PluginInstance.DeliveryFailure) in try connector.deliver(outgoing) }
+            result = Result { () throws(PluginInstance.DeliveryFailure) in
+                try connector.use(order: job.subject) { instance throws(PluginInstance.DeliveryFailure) in try instance.deliver(outgoing) }
+            }
         }
         let latency = Double(Clock.monotonicNanos() - started) / 1e9
         metrics.stage("dispatch", seconds: latency)

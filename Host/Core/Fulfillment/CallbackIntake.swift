@@ -52,10 +52,11 @@ public final class CallbackIntake: Sendable {
     }
 
     public func receive(slot: String, _ callback: Callback) async -> Outcome {
-        guard let connector = plugins.instance(slot), connector.descriptor.kind == .connector else {
+        guard let connector = plugins.slot(slot), connector.kind == .connector else {
             return .unknownConnector("no connector '\(slot)' in this hub")
         }
-        guard connector.acceptsCallbacks else { return .unknownConnector("connector '\(slot)' (\(connector.descriptor.id)) takes no callbacks") }
+        let primary = connector.primary
+        guard primary.acceptsCallbacks else { return .unknownConnector("connector '\(slot)' (\(primary.descriptor.id)) takes no callbacks") }
         guard inFlight.add(1, ordering: .relaxed).newValue <= limit else {
             inFlight.subtract(1, ordering: .relaxed)
             return .overloaded
@@ -69,7 +70,8 @@ public final class CallbackIntake: Sendable {
         return await record(report, callback, slot: slot)
     }
 
-    private func translate(_ callback: Callback, by connector: PluginInstance) -> Result<StatusReport, OutcomeError> {
+    /// The callback goes to the slot's primary version (the order is not known until it is read).
+    private func translate(_ callback: Callback, by connector: LiveSlot) -> Result<StatusReport, OutcomeError> {
         var headers = JSONWriter()
         headers.object { o in
             o.object("headers") { h in for (name, value) in callback.headers { h.field(name.lowercased(), value) } }
@@ -78,7 +80,10 @@ public final class CallbackIntake: Sendable {
                              contentType: callback.contentType, producer: connector.slot,
                              timeUnixNanos: Timestamp.parseRFC3339(callback.time) ?? 0, sequence: 0)
         do {
-            let answer = try connector.inbound(event, requestJSON: headers.bytes, rawBody: callback.rawBody)
+            let request = headers.bytes
+            let answer = try connector.use(order: nil) { instance throws(PluginCallError) in
+                try instance.inbound(event, requestJSON: request, rawBody: callback.rawBody)
+            }
             let report = try StatusReport(answer, connector: connector.slot)
             guard !report.orderID.isEmpty else { return .failure(OutcomeError(.invalid("the callback names no order"))) }
             return .success(report)

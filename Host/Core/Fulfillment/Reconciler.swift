@@ -34,7 +34,8 @@ public final class Reconciler: Sendable {
 
     static let states: [OrderState] = [.acknowledged, .picked, .packed, .shipped]
 
-    let connector: PluginInstance
+    /// The connector's slot (its instance may be swapped between rounds).
+    let connector: LiveSlot
     let policy: Manifest.ConnectorPolicy
     let bus: PluginInstance
     let committer: GroupCommitter
@@ -52,7 +53,7 @@ public final class Reconciler: Sendable {
     /// stale periods, so a round spends its requests on orders that may have drifted.
     private let agreed = Mutex<[String: (state: String, at: Int64)]>([:])
 
-    init(connector: PluginInstance, policy: Manifest.ConnectorPolicy, bus: PluginInstance, committer: GroupCommitter,
+    init(connector: LiveSlot, policy: Manifest.ConnectorPolicy, bus: PluginInstance, committer: GroupCommitter,
          intake: CallbackIntake, health: FulfillmentHealth, logger: Logger) {
         self.connector = connector
         self.policy = policy
@@ -130,7 +131,8 @@ public final class Reconciler: Sendable {
         writer.value(context)
         let report: StatusReport
         do {
-            report = try StatusReport(try connector.queryStatus(writer.bytes), connector: connector.slot)
+            let context = writer.bytes
+            report = try StatusReport(try connector.use(order: id) { instance throws(PluginCallError) in try instance.queryStatus(context) }, connector: connector.slot)
         } catch let error as PluginCallError where error.status == 8 {
             health.checked(id, consistent: false, repaired: false)
             noteDrift(id, before: before, system: "unknown", vendorStatus: "not found: \(error.message)")

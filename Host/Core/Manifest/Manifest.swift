@@ -54,9 +54,9 @@ public struct Manifest: Sendable {
         public let slot: String
         public let kind: PluginDescriptor.Kind
         /// Absolute path of the library (relative paths resolve against the manifest's folder).
-        public let library: String
-        public let sha256: String?
-        public let config: JSONValue
+        public var library: String
+        public var sha256: String?
+        public var config: JSONValue
         public let subscribes: [String]
         public let retry: RetryPolicy
         public let position: Position
@@ -65,12 +65,31 @@ public struct Manifest: Sendable {
         public let sha256Position: Position?
         /// Connectors only.
         public var connector = ConnectorPolicy()
+        /// `version:` the semver range the library's own version must be in (nil: any).
+        public var versionRange: VersionRange?
+        /// `canary:` a second version serving a share of orders, chosen by order id.
+        public var canary: Canary?
+        /// `fields:` the order fields this plugin is handed (nil: all of them). See FieldGrant.
+        public var fields: [String]?
+        /// Where `fields:` sits, for messages.
+        public var fieldsPosition: Position?
 
         /// The config plugins see (create's JSON and config_get alike), with `_manifest_dir` set.
         public func effectiveConfig(manifestDirectory: String) -> JSONValue {
             var members = (config.objectValue ?? []).filter { $0.key != "_manifest_dir" }
             members.append(("_manifest_dir", .string(manifestDirectory)))
             return .object(members)
+        }
+
+        /// The slot as its canary version would fill it (same slot, policy and grants).
+        public var canarySpec: Plugin? {
+            guard let canary else { return nil }
+            var copy = self
+            copy.library = canary.library
+            copy.sha256 = canary.sha256
+            if let config = canary.config { copy.config = config }
+            copy.canary = nil
+            return copy
         }
 
         /// The config handed to create() as JSON.
@@ -81,12 +100,38 @@ public struct Manifest: Sendable {
         }
     }
 
+    /// A second version of a slot's plugin beside the first (`canary:` under a plugin).
+    public struct Canary: Sendable, Equatable {
+        public var library: String
+        public var sha256: String?
+        /// Share of orders (1–100) it serves.
+        public var percent: Int
+        /// Its own config, or nil to use the slot's.
+        public var config: JSONValue?
+        public var position: Position
+        public var sha256Position: Position?
+        public static func == (a: Canary, b: Canary) -> Bool {
+            a.library == b.library && a.sha256 == b.sha256 && a.percent == b.percent && a.config == b.config
+        }
+    }
+
+    /// Who may do what on the admin plane (`admin:`; docs/operations.md).
+    public struct Admin: Sendable {
+        /// File of `name role sha256 [slot]` lines (hashed tokens), relative to the manifest.
+        public var tokensFile: String?
+        /// Serve without tokens (only allowed on a loopback listen address).
+        public var open = false
+        public var position: Position?
+        public init() {}
+    }
+
     public let path: String
     public let directory: String
     public let listen: String?
     public let plugins: [Plugin]
     public let pipeline: [String]
     public var fulfillmentHealth = HealthThresholds()
+    public var admin = Admin()
 
     public func plugin(_ slot: String) -> Plugin? { plugins.first { $0.slot == slot } }
     public var bus: Plugin? { plugins.first { $0.kind == .stateBus } }
@@ -111,12 +156,13 @@ extension Manifest {
             guard plugin.kind == .stateBus else { return plugin }
             var members = (plugin.config.objectValue ?? []).filter { overrides[$0.key] == nil }
             for (key, value) in overrides.sorted(by: { $0.key < $1.key }) { members.append((key, value)) }
-            return Plugin(slot: plugin.slot, kind: plugin.kind, library: plugin.library, sha256: plugin.sha256, config: .object(members),
-                          subscribes: plugin.subscribes, retry: plugin.retry, position: plugin.position,
-                          libraryPosition: plugin.libraryPosition, sha256Position: plugin.sha256Position, connector: plugin.connector)
+            var copy = plugin
+            copy.config = .object(members)
+            return copy
         }
         var copy = Manifest(path: path, directory: directory, listen: listen, plugins: replaced, pipeline: pipeline)
         copy.fulfillmentHealth = fulfillmentHealth
+        copy.admin = admin
         return copy
     }
 }

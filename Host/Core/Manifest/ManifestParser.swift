@@ -8,8 +8,8 @@ import Glibc
 
 /// Reads a manifest and reports every problem with its position, not just the first.
 public enum ManifestParser {
-    public static let topLevelKeys = ["version", "listen", "plugins", "pipeline", "fulfillment_health"]
-    public static let pluginKeys = ["kind", "library", "sha256", "config", "subscribes", "retry", "description", "concurrency", "circuit", "reconcile"]
+    public static let topLevelKeys = ["version", "listen", "plugins", "pipeline", "fulfillment_health", "admin"]
+    public static let pluginKeys = ["kind", "library", "sha256", "config", "subscribes", "retry", "description", "concurrency", "circuit", "reconcile", "version", "canary", "fields"]
     public static let retryKeys = ["max_attempts", "initial_backoff_ms", "max_backoff_ms"]
 
     public static func load(path: String) throws(ManifestError) -> Manifest {
@@ -64,6 +64,7 @@ public enum ManifestParser {
         let pipeline = checkComposition(top, root: root, plugins: plugins, reader: reader)
         var manifest = Manifest(path: path, directory: directory, listen: listen, plugins: plugins, pipeline: pipeline)
         if let node = top["fulfillment_health"] { manifest.fulfillmentHealth = ConnectorPolicyReader.readHealth(node, reader: reader) }
+        if let node = top["admin"] { manifest.admin = ComposeSpecReader.readAdmin(node, reader: reader, directory: directory) }
         return manifest
     }
 
@@ -97,7 +98,7 @@ public enum ManifestParser {
         return pipeline
     }
 
-    static func absolutePath(_ path: String) -> String {
+    public static func absolutePath(_ path: String) -> String {
         if path.hasPrefix("/") { return normalize(path) }
         var buffer = [CChar](repeating: 0, count: 4096)
         let cwd = getcwd(&buffer, buffer.count).map { String(cString: $0) } ?? "."

@@ -30,19 +30,26 @@ public enum ManifestPinner {
         }
         var lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var changes: [Change] = []
-        for spec in manifest.plugins {
-            guard let position = spec.sha256Position else { continue }
-            let digest = try PluginLibrary(path: spec.library, expectedSHA256: nil).sha256
+        // Every pinned library: each slot's, and its canary's.
+        let pins = manifest.plugins.flatMap { spec -> [(slot: String, library: String, old: String?, position: Manifest.Position)] in
+            var found: [(slot: String, library: String, old: String?, position: Manifest.Position)] = []
+            if let position = spec.sha256Position { found.append((spec.slot, spec.library, spec.sha256, position)) }
+            if let canary = spec.canary, let position = canary.sha256Position { found.append((spec.slot + ".canary", canary.library, canary.sha256, position)) }
+            return found
+        }
+        for pin in pins {
+            let position = pin.position
+            let digest = try PluginLibrary(path: pin.library, expectedSHA256: nil).sha256
             let index = position.line - 1
             // Replace just the value: keep what follows it (a trailing comment, say).
             let line = lines[index]
             let before = String(line.prefix(position.column - 1))
             let from = line.dropFirst(position.column - 1)
-            let old = spec.sha256 ?? ""
+            let old = pin.old ?? ""
             let after = !old.isEmpty && from.hasPrefix(old) ? String(from.dropFirst(old.count)) : ""
             lines[index] = before + digest + after
-            if spec.sha256 != digest {
-                changes.append(Change(slot: spec.slot, old: spec.sha256 == placeholder ? nil : spec.sha256, new: digest))
+            if pin.old != digest {
+                changes.append(Change(slot: pin.slot, old: pin.old == placeholder ? nil : pin.old, new: digest))
             }
         }
         guard let file = fopen(absolute, "wb") else {

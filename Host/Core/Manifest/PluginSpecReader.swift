@@ -53,10 +53,12 @@ enum PluginSpecReader {
         let retry = readRetry(entry["retry"], place: place, reader: reader)
         let policy = ConnectorPolicyReader.read(entry, kind: kind, place: place, reader: reader)
         guard let kind, let library else { return nil }
-        return Manifest.Plugin(
+        var plugin = Manifest.Plugin(
             slot: slot, kind: kind, library: library, sha256: sha256, config: config, subscribes: subscribes, retry: retry,
             position: reader.position(node), libraryPosition: reader.position(libraryNode),
             sha256Position: entry["sha256"].map(reader.position), connector: policy)
+        ComposeSpecReader.read(entry, into: &plugin, place: place, reader: reader, directory: directory)
+        return plugin
     }
 
     private static func readSubscribes(_ node: Node?, kind: PluginDescriptor.Kind?, place: String, reader: NodeReader) -> [String] {

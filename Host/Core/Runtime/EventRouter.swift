@@ -1,4 +1,5 @@
 import Dispatch
+import HubJSON
 import HubLoader
 import Logging
 import Synchronization
@@ -17,10 +18,27 @@ public final class EventRouter: Sendable {
     private let subscriptions = Mutex<[Subscription]>([])
     private let nextID = Atomic<UInt64>(1)
     private let logger: Logger
+    /// Slots whose manifest entry grants only some order fields (FieldGrant).
+    private let grants = Mutex<[String: FieldGrant]>([:])
 
     init(logger: Logger) { self.logger = logger }
 
     func add(_ dispatcher: Dispatcher, types: [String]) { dispatchers.withLock { $0.append((types, dispatcher)) } }
+
+    func remove(_ dispatcher: Dispatcher) { dispatchers.withLock { $0.removeAll { $0.dispatcher === dispatcher } } }
+
+    func setGrant(_ grant: FieldGrant?, slot: String) { grants.withLock { $0[slot] = grant } }
+
+    /// Drops every subscription of a retired instance and waits for events already handed to
+    /// it (each subscription's lane is serial, so an empty block queued last runs last).
+    func retire(_ context: HostContext) {
+        let gone = subscriptions.withLock { all -> [Subscription] in
+            let mine = all.filter { $0.context === context }
+            all.removeAll { $0.context === context }
+            return mine
+        }
+        for sub in gone { sub.lane.sync {} }
+    }
 
     func subscribe(_ context: HostContext, pattern: String) -> UInt64 {
         let id = nextID.add(1, ordering: .relaxed).oldValue
@@ -49,12 +67,24 @@ public final class EventRouter: Sendable {
         let subs = subscriptions.withLock { $0 }
         guard !subs.isEmpty else { return }
         for sub in subs {
-            let matching = events.filter { Self.matches(sub.pattern, $0.type) }
+            var matching = events.filter { Self.matches(sub.pattern, $0.type) }
             guard !matching.isEmpty else { continue }
-            sub.lane.async { [logger] in
+            if let grant = grants.withLock({ $0[sub.context.slot] }) {
+                // The received order is the one event that carries the order's fields.
+                matching = matching.map { event in
+                    guard event.type == EventTypes.received, let order = try? JSONParser.parse(event.data) else { return event }
+                    var cut = event
+                    var writer = JSONWriter(capacity: event.data.count)
+                    writer.value(grant.apply(toOrderJSON: order))
+                    cut.data = writer.bytes
+                    return cut
+                }
+            }
+            sub.lane.async { [logger, matching] in
                 for event in matching {
+                    guard let instance = sub.context.instance, !instance.isDestroyed else { return }
                     do throws(PluginCallError) {
-                        try sub.context.instance?.onEvent(event)
+                        try instance.onEvent(event)
                     } catch {
                         logger.warning("on_event to \(sub.context.slot) failed: \(error)")
                     }

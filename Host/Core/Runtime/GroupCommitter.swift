@@ -108,6 +108,9 @@ public final class GroupCommitter: Sendable {
     }
 
     /// Current state and sequence of an order as the committer sees it.
+    /// The last offset committed so far (a connector added live starts here).
+    public var tailOffset: UInt64 { tail.load(ordering: .relaxed) }
+
     public func state(of order: String) throws(PluginCallError) -> OrderStateCache.Entry? { try states.read(order) }
 
     private func run() {

@@ -1,25 +1,47 @@
 import HubLoader
 import Logging
+import Synchronization
 
 /// A running hub: the plugins of one manifest, the group committer, the connectors'
-/// dispatchers and the order service. Built by `start`, torn down by `shutdown`.
+/// dispatchers and the order service. Built by `start`, recomposed by `apply` (Composer),
+/// torn down by `shutdown`.
 public final class Hub: Sendable {
-    public let manifest: Manifest
     public let plugins: PluginSet
     public let committer: GroupCommitter
     public let orders: OrderService
     public let metrics: HostMetrics
-    public let dispatchers: [Dispatcher]
     /// Ruleset drafts, publishing and the sandbox (/v1/rulesets), through the rules plugin.
     public let rules: RulesAdmin
     /// Status callbacks from warehouses and carriers (/v1/connectors/{slot}/events).
     public let callbacks: CallbackIntake
-    /// One per connector that can be asked for an order's status.
-    public let reconcilers: [Reconciler]
     /// The fulfilment health indicators (/v1/health/fulfillment).
     public let health: FulfillmentHealth
+    /// Plans and carries out changes to the running composition (`orderhub apply`).
+    public let composer: Composer
+    /// Tokens and roles for the HTTP API (the manifest's `admin` section).
+    public let access: AccessControl
+    /// Every admin action, as events (GET /v1/audit).
+    public let audit: AuditLog
     let router: EventRouter
+    /// Host services for plugins created later (apply, canaries).
+    let services: HubServices
     let logger: Logger
+    let options: Options
+
+    /// What the manifest made of the hub, changed only by the composer (under its lock).
+    struct Composition: Sendable {
+        var manifest: Manifest
+        var dispatchers: [Dispatcher]
+        var reconcilers: [Reconciler]
+    }
+    let composition: Mutex<Composition>
+
+    /// The manifest the hub runs now: the one it started with, as changed by `apply`,
+    /// canary promotions and rollbacks since.
+    public var manifest: Manifest { composition.withLock { $0.manifest } }
+    public var dispatchers: [Dispatcher] { composition.withLock { $0.dispatchers } }
+    /// One per connector that can be asked for an order's status.
+    public var reconcilers: [Reconciler] { composition.withLock { $0.reconcilers } }
 
     public struct Options: Sendable {
         /// Start connector workers (the benchmark measures up to "dispatch enqueued" without them).
@@ -32,24 +54,42 @@ public final class Hub: Sendable {
     }
 
     init(manifest: Manifest, plugins: PluginSet, committer: GroupCommitter, orders: OrderService, metrics: HostMetrics,
-         dispatchers: [Dispatcher], router: EventRouter, logger: Logger, startReconcilers: Bool) {
-        self.manifest = manifest
+         dispatchers: [Dispatcher], router: EventRouter, services: HubServices, access: AccessControl, logger: Logger, options: Options) {
         self.plugins = plugins
         self.committer = committer
         self.orders = orders
         self.metrics = metrics
-        self.dispatchers = dispatchers
-        rules = RulesAdmin(plugins: plugins, pipeline: orders.pipeline)
+        rules = RulesAdmin(plugins: plugins)
         self.router = router
+        self.services = services
+        self.access = access
+        audit = AuditLog(bus: plugins.bus, committer: committer)
         self.logger = logger
+        self.options = options
         health = FulfillmentHealth(thresholds: manifest.fulfillmentHealth, registry: metrics.registry)
         callbacks = CallbackIntake(plugins: plugins, committer: committer, health: health, logger: logger)
-        reconcilers = manifest.connectors.compactMap { [health, callbacks] spec -> Reconciler? in
-            guard let instance = plugins.instance(spec.slot), instance.answersStatusQueries else { return nil }
-            return Reconciler(connector: instance, policy: spec.connector, bus: plugins.bus, committer: committer, intake: callbacks,
-                              health: health, logger: logger)
-        }
-        if startReconcilers { for reconciler in reconcilers { reconciler.start() } }
+        composition = Mutex(Composition(manifest: manifest, dispatchers: dispatchers, reconcilers: []))
+        composer = Composer(logger: logger)
+        composer.attach(self)
+        let reconcilers = manifest.connectors.compactMap { makeReconciler($0) }
+        composition.withLock { $0.reconcilers = reconcilers }
+        if options.startDispatchers { for reconciler in reconcilers { reconciler.start() } }
+    }
+
+    /// A reconciler for a connector slot whose plugin answers status queries.
+    func makeReconciler(_ spec: Manifest.Plugin) -> Reconciler? {
+        guard let slot = plugins.slot(spec.slot), slot.primary.answersStatusQueries else { return nil }
+        return Reconciler(connector: slot, policy: spec.connector, bus: plugins.bus, committer: committer, intake: callbacks,
+                          health: health, logger: logger)
+    }
+
+    /// A dispatcher for a connector slot, routed the events it subscribes to.
+    func makeDispatcher(_ spec: Manifest.Plugin, startOffset: UInt64, owed: [OutboxItem]) -> Dispatcher? {
+        guard let slot = plugins.slot(spec.slot) else { return nil }
+        let dispatcher = Dispatcher(connector: slot, spec: spec, bus: plugins.bus, committer: committer, metrics: metrics, logger: logger,
+                                    startOffset: startOffset, owed: owed, paused: options.dispatchPaused)
+        router.add(dispatcher, types: spec.subscribes)
+        return dispatcher
     }
 
     /// The dispatch instruction a connector receives for an order (rebuilt from its timeline).
@@ -65,6 +105,14 @@ public final class Hub: Sendable {
     /// loaded or created stops the start with its reason; instances already made are destroyed.
     public static func start(manifest: Manifest, logger: Logger, options: Options = Options()) throws(LoadError) -> Hub {
         let metrics = HostMetrics(registry: MetricsRegistry())
+        let access: AccessControl
+        if let file = manifest.admin.tokensFile {
+            do throws(AccessControl.FileError) { access = try AccessControl(tokensFile: file) } catch {
+                throw LoadError(.descriptorInvalid, path: file, "admin.tokens_file: \(error)")
+            }
+        } else {
+            access = AccessControl(open: true)
+        }
         guard let busSpec = manifest.bus else {
             throw LoadError(.descriptorInvalid, path: manifest.path, "the manifest names no state_bus plugin")
         }
@@ -81,45 +129,55 @@ public final class Hub: Sendable {
         let router = EventRouter(logger: logger)
         let committer = GroupCommitter(bus: bus, metrics: metrics, logger: logger, tail: owed.tail) { router.route($0) }
         let services = HubServices(bus: bus, committer: committer, router: router)
-        var others: [PluginInstance] = []
+        var slots: [LiveSlot] = []
         do throws(LoadError) {
             for spec in manifest.plugins where spec.kind != .stateBus {
-                others.append(try PluginSet.create(spec, manifest: manifest, metrics: metrics.registry, logger: logger, backend: services))
+                let instance = try PluginSet.create(spec, manifest: manifest, metrics: metrics.registry, logger: logger, backend: services)
+                slots.append(LiveSlot(spec: spec, instance: instance))
+                if let canary = spec.canarySpec {
+                    let second = try PluginSet.create(canary, manifest: manifest, metrics: metrics.registry, logger: logger, backend: services)
+                    do throws(SwapError) { _ = try slots.last!.startCanary(second, spec: canary, percent: spec.canary!.percent) } catch {
+                        second.destroy()
+                        throw LoadError(.createFailed, path: canary.library, "\(error)")
+                    }
+                    slots.last!.update(spec: spec)
+                }
+                router.setGrant(spec.fields.map(FieldGrant.init), slot: spec.slot)
             }
         } catch {
             committer.stop()
-            PluginSet(bus: bus, others: others).destroyAll()
+            PluginSet(bus: bus, slots: slots).destroyAll()
             throw error
         }
-        let plugins = PluginSet(bus: bus, others: others)
+        let plugins = PluginSet(bus: bus, slots: slots)
         let connectors = manifest.connectors
-        let dispatchers = options.startDispatchers ? connectors.compactMap { spec -> Dispatcher? in
-            guard let instance = plugins.instance(spec.slot) else { return nil }
-            // What the previous run left owed is queued before the workers start and before new
-            // events are routed: it goes first, per order, and holds the watermark down.
-            let recovered = options.recoverPending ? (owed.pending[spec.slot] ?? []).map { item -> OutboxItem in
-                var item = item
-                item.rebuild = item.event.type == EventTypes.dispatchRequested
-                return item
-            } : []
-            if !recovered.isEmpty { logger.info("connector \(spec.slot): resending \(recovered.count) delivery(ies) owed by the previous run") }
-            let dispatcher = Dispatcher(connector: instance, spec: spec, bus: bus, committer: committer, metrics: metrics, logger: logger,
-                                        startOffset: owed.tail, owed: recovered, paused: options.dispatchPaused)
-            router.add(dispatcher, types: spec.subscribes)
-            return dispatcher
-        } : []
         let dispatchEnabled = connectors.contains { $0.subscribes.contains(EventTypes.dispatchRequested) }
-        let pipeline = manifest.pipeline.compactMap { plugins.instance($0) }
+        let pipeline = manifest.pipeline.compactMap { plugins.slot($0) }
         let orders = OrderService(plugins: plugins, pipeline: pipeline, committer: committer, metrics: metrics, logger: logger,
                                   dispatchEnabled: dispatchEnabled)
         let hub = Hub(manifest: manifest, plugins: plugins, committer: committer, orders: orders, metrics: metrics,
-                      dispatchers: dispatchers, router: router, logger: logger, startReconcilers: options.startDispatchers)
+                      dispatchers: [], router: router, services: services, access: access, logger: logger, options: options)
+        if options.startDispatchers {
+            let dispatchers = connectors.compactMap { spec -> Dispatcher? in
+                // What the previous run left owed is queued before the workers start and before new
+                // events are routed: it goes first, per order, and holds the watermark down.
+                let recovered = options.recoverPending ? (owed.pending[spec.slot] ?? []).map { item -> OutboxItem in
+                    var item = item
+                    item.rebuild = item.event.type == EventTypes.dispatchRequested
+                    return item
+                } : []
+                if !recovered.isEmpty { logger.info("connector \(spec.slot): resending \(recovered.count) delivery(ies) owed by the previous run") }
+                return hub.makeDispatcher(spec, startOffset: owed.tail, owed: recovered)
+            }
+            hub.composition.withLock { $0.dispatchers = dispatchers }
+        }
         return hub
     }
 
     /// Graceful stop: connectors finish the delivery in progress, the committer commits
     /// everything queued, the bus is flushed, plugins are destroyed (and stay mapped).
     public func shutdown(graceNanos: UInt64 = 5_000_000_000) {
+        composer.stop()
         for reconciler in reconcilers { reconciler.stop() }
         // A connector still inside a delivery after the grace period is left alive (and the bus
         // with it): destroying it would free what that call is using.

@@ -28,9 +28,15 @@ struct IntakeSteps {
         var decisions: [JSONValue] = []
         for plugin in service.pipeline {
             let started = Clock.monotonicNanos()
-            let isRules = plugin.descriptor.kind == .rules
+            let isRules = plugin.kind == .rules
             do throws(PluginCallError) {
-                let result = isRules ? try plugin.evaluate(withContext(predictions)) : try plugin.score(order)
+                // Each plugin sees only the order fields the manifest grants it.
+                let grant = plugin.grant
+                let seen = grant.map { $0.apply(to: order) } ?? order
+                let input = isRules ? withContext(predictions, seen) : seen
+                let result = try plugin.use(order: order.id) { instance throws(PluginCallError) in
+                    isRules ? try instance.evaluate(input) : try instance.score(input)
+                }
                 service.metrics.stage(isRules ? "rules" : "predictor", seconds: service.elapsed(since: started))
                 // A plugin's answer goes into the log as JSON: check it is JSON before it does.
                 guard let parsed = try? JSONParser.parse(result), parsed.objectValue != nil else {
@@ -108,7 +114,7 @@ struct IntakeSteps {
     }
 
     /// The order with what earlier steps found, for a rules plugin (empty context when none).
-    func withContext(_ predictions: [(key: String, value: JSONValue)]) -> OrderFields {
+    func withContext(_ predictions: [(key: String, value: JSONValue)], _ order: OrderFields) -> OrderFields {
         guard !predictions.isEmpty else { return order }
         var copy = order
         var writer = JSONWriter(capacity: 128)

@@ -1,11 +1,15 @@
 import HubJSON
 import HubLoader
 import Logging
+import Synchronization
 
 /// The order API behind HTTP: intake through the pipeline, reads from the bus, transitions.
 public final class OrderService: Sendable {
     let plugins: PluginSet
-    let pipeline: [PluginInstance]
+    private let steps: Mutex<[LiveSlot]>
+    /// The intake pipeline's slots, in order (changed by `orderhub apply`).
+    var pipeline: [LiveSlot] { steps.withLock { $0 } }
+    func setPipeline(_ slots: [LiveSlot]) { steps.withLock { $0 = slots } }
     let committer: GroupCommitter
     let metrics: HostMetrics
     let logger: Logger
@@ -15,9 +19,9 @@ public final class OrderService: Sendable {
     /// Whether some connector takes dispatch requests (else orders stop at `released`).
     let dispatchEnabled: Bool
 
-    init(plugins: PluginSet, pipeline: [PluginInstance], committer: GroupCommitter, metrics: HostMetrics, logger: Logger, dispatchEnabled: Bool) {
+    init(plugins: PluginSet, pipeline: [LiveSlot], committer: GroupCommitter, metrics: HostMetrics, logger: Logger, dispatchEnabled: Bool) {
         self.plugins = plugins
-        self.pipeline = pipeline
+        steps = Mutex(pipeline)
         self.committer = committer
         self.metrics = metrics
         self.logger = logger

@@ -1,19 +1,34 @@
 import HubJSON
 import HubLoader
 import Logging
+import Synchronization
 
-/// The plugins a manifest names, loaded and created in order: the bus first (everyone
-/// else's KV and events live in it), then the rest.
+/// The plugins of the running hub: the bus, loaded first (everyone else's KV and events live
+/// in it) and never swapped live, and one LiveSlot per other slot, in manifest order. Slots
+/// are added, swapped and removed by the Composer while the hub runs.
 public final class PluginSet: Sendable {
     public let bus: PluginInstance
-    public let instances: [PluginInstance]
+    private let live: Mutex<[LiveSlot]>
 
-    public func instance(_ slot: String) -> PluginInstance? { instances.first { $0.slot == slot } }
-
-    init(bus: PluginInstance, others: [PluginInstance]) {
+    init(bus: PluginInstance, slots: [LiveSlot]) {
         self.bus = bus
-        instances = [bus] + others
+        live = Mutex(slots)
     }
+
+    /// Every slot but the bus's, in manifest order.
+    public var slots: [LiveSlot] { live.withLock { $0 } }
+    public func slot(_ name: String) -> LiveSlot? { live.withLock { $0.first { $0.name == name } } }
+
+    /// The instance serving a slot now (the bus for the bus's slot; the primary otherwise).
+    public func instance(_ slot: String) -> PluginInstance? {
+        slot == bus.slot ? bus : self.slot(slot)?.primary
+    }
+
+    /// Every live instance, bus first (canaries after their primary).
+    public var instances: [PluginInstance] { [bus] + slots.flatMap(\.instances) }
+
+    func add(_ slot: LiveSlot) { live.withLock { $0.append(slot) } }
+    func remove(_ name: String) { live.withLock { $0.removeAll { $0.name == name } } }
 
     /// Opens a library and checks that it is the kind the manifest says.
     public static func open(_ spec: Manifest.Plugin) throws(LoadError) -> PluginLibrary {
@@ -21,6 +36,12 @@ public final class PluginSet: Sendable {
         guard library.descriptor.kind == spec.kind else {
             throw LoadError(.kindMismatch, path: spec.library,
                             "slot '\(spec.slot)' wants kind \(spec.kind.name) but '\(library.descriptor.id)' is a \(library.descriptor.kind.name)")
+        }
+        if let range = spec.versionRange {
+            guard let version = SemanticVersion(library.descriptor.version), range.contains(version) else {
+                throw LoadError(.versionRefused, path: spec.library,
+                                "slot '\(spec.slot)' accepts versions \(range) but '\(library.descriptor.id)' is \(library.descriptor.version)")
+            }
         }
         return library
     }
@@ -36,7 +57,7 @@ public final class PluginSet: Sendable {
 
     /// Destroys every instance, bus last. Libraries stay mapped (never dlclose'd).
     public func destroyAll() {
-        for instance in instances.reversed() where instance !== bus { instance.destroy() }
+        for slot in slots.reversed() { for instance in slot.instances.reversed() { instance.destroy() } }
         bus.destroy()
     }
 }

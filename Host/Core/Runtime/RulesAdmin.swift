@@ -6,22 +6,22 @@ import HubLoader
 /// The host knows nothing of the rule language; the plugin validates, stores and compiles.
 public final class RulesAdmin: Sendable {
     let plugins: PluginSet
-    let pipeline: [PluginInstance]
 
-    init(plugins: PluginSet, pipeline: [PluginInstance]) {
+    init(plugins: PluginSet) {
         self.plugins = plugins
-        self.pipeline = pipeline
     }
 
     public enum Failure: Error, Sendable {
         /// No rules plugin answers admin commands (or none in the slot asked for).
         case noEngine(String)
+        /// The slot is running a canary: a publish would reach one version only.
+        case busy(String)
         case plugin(PluginCallError)
     }
 
     /// The rules instance for `slot`, or the only rules instance that answers control.
-    func engine(_ slot: String?) throws(Failure) -> PluginInstance {
-        let candidates = plugins.instances.filter { $0.descriptor.kind == .rules && $0.supportsControl }
+    func engine(_ slot: String?) throws(Failure) -> LiveSlot {
+        let candidates = plugins.slots.filter { $0.kind == .rules && $0.primary.supportsControl }
         if let slot {
             guard let chosen = candidates.first(where: { $0.slot == slot }) else {
                 throw .noEngine("no rules plugin in slot '\(slot)' answers ruleset commands (rules slots that do: \(candidates.map(\.slot).joined(separator: ", ")))")
@@ -36,17 +36,26 @@ public final class RulesAdmin: Sendable {
 
     /// Runs one command on the blocking lane (commands write to the bus's KV).
     public func command(_ name: String, _ args: JSONValue, slot: String? = nil) async -> Result<[UInt8], Failure> {
-        let target: PluginInstance
+        let target: LiveSlot
         do { target = try engine(slot) } catch { return .failure(error) }
+        if target.current.canary != nil && Self.changesLiveRules(name) {
+            return .failure(.busy("slot '\(target.slot)' is running a canary (\(target.current.percent)%): promote or roll it back first (`orderhub canary promote|rollback \(target.slot)`), so both versions judge orders by the same rulesets"))
+        }
         var writer = JSONWriter()
         writer.value(args)
         let bytes = writer.bytes
         return await BlockingLane.run {
             Result { () throws(Failure) in
-                do throws(PluginCallError) { return try target.control(name, bytes) } catch { throw .plugin(error) }
+                do throws(PluginCallError) {
+                    return try target.use(order: nil) { instance throws(PluginCallError) in try instance.control(name, bytes) }
+                } catch { throw .plugin(error) }
             }
         }
     }
+
+    /// Commands that change what judges orders (refused while a canary runs; drafts, lint and
+    /// the sandbox are fine).
+    static func changesLiveRules(_ command: String) -> Bool { ["rulesets.publish", "rulesets.rollback"].contains(command) }
 
     /// Replays recorded orders into a draft: the last `last` orders accepted (optionally only
     /// those received between `since` and `until`), each with the predictions it had.

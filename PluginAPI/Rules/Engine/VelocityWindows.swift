@@ -84,6 +84,28 @@ public final class VelocityWindows: Sendable {
         return writer.bytes
     }
 
+    /// Joins windows from `snapshot()` with those held (hot swap, canary promotion): the same
+    /// entry in both counts once.
+    public func merge(_ bytes: [UInt8], horizon: Int64) throws {
+        let document = try JSONParser.parse(bytes)
+        for (key, saved) in document.objectValue ?? [] {
+            let times = (saved["times"]?.arrayValue ?? []).compactMap(\.intValue).filter { $0 > horizon }
+            let recent: [(value: String, time: Int64)] = (saved["recent"]?.arrayValue ?? []).compactMap { pair in
+                guard let list = pair.arrayValue, list.count == 2, let value = list[0].stringValue, let time = list[1].intValue,
+                      time > horizon else { return nil }
+                return (value, time)
+            }
+            guard !times.isEmpty else { continue }
+            shard(key).withLock { entries in
+                var entry = entries[key] ?? Entry()
+                entry.times = Array(Set(entry.times + times)).sorted()
+                var seen = Set<String>()
+                entry.recent = (entry.recent + recent).sorted { $0.time < $1.time }.filter { seen.insert("\($0.time)|\($0.value)").inserted }
+                entries[key] = entry
+            }
+        }
+    }
+
     /// Restores windows from `snapshot()`, keeping entries newer than `horizon`.
     public func restore(_ bytes: [UInt8], horizon: Int64) throws {
         let document = try JSONParser.parse(bytes)

@@ -46,7 +46,7 @@ final class Registration: @unchecked Sendable {  // immutable after init; descri
     init(info: PluginInfo, stateful: Bool, controllable: Bool, make: @escaping @Sendable (PluginContext) throws(PluginError) -> any Plugin) {
         self.info = info
         self.make = make
-        var caps = UInt64(HUB_CAP_HEALTH) | UInt64(HUB_CAP_ON_EVENT)
+        var caps = UInt64(HUB_CAP_HEALTH) | UInt64(HUB_CAP_ON_EVENT) | UInt64(HUB_CAP_QUIESCE)
         if stateful { caps |= UInt64(HUB_CAP_STATE_EXPORT) }
         if controllable { caps |= UInt64(HUB_CAP_CONTROL) }
         descriptor = .allocate(capacity: 1)
@@ -57,7 +57,7 @@ final class Registration: @unchecked Sendable {  // immutable after init; descri
             kind: info.kind.rawValue, kind_api_version: 1, threading: info.threading.rawValue, reserved0: 0,
             caps: caps,
             create: Thunks.create, destroy: Thunks.destroy, kind_api: Thunks.kindAPI, last_error: Thunks.lastError,
-            health: Thunks.health, on_event: Thunks.onEvent, on_timer: nil, quiesce: nil,
+            health: Thunks.health, on_event: Thunks.onEvent, on_timer: nil, quiesce: Thunks.quiesce,
             export_state: Thunks.exportState, import_state: Thunks.importState, control: Thunks.control))
     }
 }

@@ -78,6 +78,11 @@ enum Thunks {
         }
     }
 
+    static let quiesce: @convention(c) (UnsafeMutableRawPointer?, UInt64) -> hub_status = { inst, deadline in
+        let box = InstanceBox.from(inst)
+        return box.call { () throws(PluginError) in try box.plugin.quiesce(deadline: deadline) }
+    }
+
     static let importState: @convention(c) (UnsafeMutableRawPointer?, hub_bytes, UInt32) -> hub_status = { inst, state, schema in
         let box = InstanceBox.from(inst)
         return box.call { () throws(PluginError) in try box.plugin.importState(BytesView(state).array, schema: schema) }

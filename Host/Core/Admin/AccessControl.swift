@@ -1,0 +1,186 @@
+import HubLoader
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who may call what on the hub's API. Tokens come from a file of hashed tokens (never the
+/// tokens themselves), are compared in constant time, and carry one role:
+///
+/// | role       | may                                                                 |
+/// |------------|---------------------------------------------------------------------|
+/// | admin      | everything: compose (apply, canary, rollback) and all below          |
+/// | operator   | rules, holds, models, replays, reconciliation; read; submit orders    |
+/// | client     | submit orders and transitions; read                                 |
+/// | viewer     | read                                                                |
+/// | integrator | only its own connector's callback endpoint                           |
+public final class AccessControl: Sendable {
+    public enum Role: String, Sendable, CaseIterable {
+        case admin, `operator`, client, viewer, integrator
+    }
+
+    public enum Permission: Sendable, Equatable, CustomStringConvertible {
+        /// Health, metrics, the API description: no token needed.
+        case open
+        case read
+        /// Orders and their transitions.
+        case submit
+        /// Rules, holds, models, replays, reconciliation.
+        case operate
+        /// Composition: apply, canary, rollback.
+        case administer
+        /// A connector's callback endpoint.
+        case callback(slot: String)
+
+        public var description: String {
+            switch self {
+            case .open: return "none"
+            case .read: return "viewer, client, operator or admin"
+            case .submit: return "client, operator or admin"
+            case .operate: return "operator or admin"
+            case .administer: return "admin"
+            case .callback(let slot): return "integrator for '\(slot)' or admin"
+            }
+        }
+    }
+
+    public struct Principal: Sendable, Equatable {
+        public let name: String
+        public let role: Role
+        /// The connector slot of an integrator.
+        public let slot: String?
+
+        public func may(_ permission: Permission) -> Bool {
+            switch (permission, role) {
+            case (.open, _), (_, .admin): return true
+            case (.read, .operator), (.read, .client), (.read, .viewer): return true
+            case (.submit, .operator), (.submit, .client): return true
+            case (.operate, .operator): return true
+            case (.callback(let wanted), .integrator): return slot == wanted
+            default: return false
+            }
+        }
+    }
+
+    public enum Decision: Sendable, Equatable {
+        case allowed(Principal)
+        /// No token, or one that is not known (401).
+        case unauthenticated(String)
+        /// A known token whose role may not do this (403).
+        case forbidden(Principal, String)
+    }
+
+    public struct FileError: Error, Sendable, CustomStringConvertible {
+        public let file: String
+        public let line: Int
+        public let message: String
+        public var description: String { "\(file):\(line): \(message)" }
+    }
+
+    struct Entry: Sendable {
+        let digest: [UInt8]
+        let principal: Principal
+    }
+
+    /// Nil: open mode (no tokens configured; only allowed on loopback).
+    private let entries: Mutex<[Entry]?>
+
+    /// Open mode: every call allowed, recorded as "anonymous".
+    public static let anonymous = Principal(name: "anonymous", role: .admin, slot: nil)
+
+    public init(open: Bool) { entries = Mutex(open ? nil : []) }
+
+    public init(tokensFile: String) throws(FileError) {
+        entries = Mutex(try Self.read(tokensFile))
+    }
+
+    public var isOpen: Bool { entries.withLock { $0 == nil } }
+    public var count: Int { entries.withLock { $0?.count ?? 0 } }
+
+    /// Reads the tokens file again (after `orderhub apply` changed the admin section).
+    public func reload(_ admin: Manifest.Admin) throws(FileError) {
+        let next: [Entry]? = try admin.tokensFile.map { path throws(FileError) in try Self.read(path) } ?? (admin.open ? nil : [])
+        entries.withLock { $0 = next }
+    }
+
+    public func decide(authorization: String?, _ permission: Permission) -> Decision {
+        if permission == .open { return .allowed(Self.anonymous) }
+        guard let all = entries.withLock({ $0 }) else { return .allowed(Self.anonymous) }
+        guard let header = authorization, header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            return .unauthenticated("send `Authorization: Bearer <token>`; tokens are listed, hashed, in the manifest's admin.tokens_file")
+        }
+        let digest = SHA256.hash(Array(header.dropFirst(7).utf8))
+        // Every entry is compared, each in constant time, so timing tells nothing.
+        var found: Principal?
+        for entry in all where Self.constantTimeEqual(entry.digest, digest) { found = entry.principal }
+        guard let principal = found else { return .unauthenticated("the token is not known to this hub") }
+        guard principal.may(permission) else {
+            return .forbidden(principal, "'\(principal.name)' is \(principal.role.rawValue)\(principal.slot.map { " for '\($0)'" } ?? ""); this needs \(permission)")
+        }
+        return .allowed(principal)
+    }
+
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in 0..<a.count { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+
+    /// `name role sha256:HEX [slot]` per line; `#` starts a comment.
+    static func read(_ path: String) throws(FileError) -> [Entry] {
+        guard let file = fopen(path, "rb") else { throw FileError(file: path, line: 0, message: "cannot read the tokens file: \(String(cString: strerror(errno)))") }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            bytes.append(contentsOf: chunk[0..<count])
+            if count < chunk.count { break }
+        }
+        var entries: [Entry] = []
+        var names = Set<String>()
+        for (index, raw) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            guard !words.isEmpty else { continue }
+            let at = index + 1
+            guard words.count == 3 || words.count == 4 else {
+                throw FileError(file: path, line: at, message: "expected `name role sha256:HEX [slot]`, got \(words.count) word(s)")
+            }
+            guard let role = Role(rawValue: words[1]) else {
+                throw FileError(file: path, line: at, message: "role '\(words[1])' is not one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let hex = words[2].hasPrefix("sha256:") ? String(words[2].dropFirst(7)) : ""
+            guard hex.utf8.count == 64, let digest = Self.bytes(hex: hex) else {
+                throw FileError(file: path, line: at, message: "expected sha256:<64 hex digits> (make one with `orderhub token new`), got '\(words[2].prefix(20))'")
+            }
+            if role == .integrator && words.count != 4 {
+                throw FileError(file: path, line: at, message: "an integrator token names its connector slot as the fourth word")
+            }
+            if role != .integrator && words.count == 4 {
+                throw FileError(file: path, line: at, message: "only integrator tokens name a slot")
+            }
+            guard names.insert(words[0]).inserted else { throw FileError(file: path, line: at, message: "name '\(words[0])' is listed twice") }
+            entries.append(Entry(digest: digest, principal: Principal(name: words[0], role: role, slot: words.count == 4 ? words[3] : nil)))
+        }
+        return entries
+    }
+
+    static func bytes(hex: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        var high: UInt8?
+        for character in hex.utf8 {
+            let value: UInt8
+            switch character {
+            case 48...57: value = character - 48
+            case 97...102: value = character - 87
+            case 65...70: value = character - 55
+            default: return nil
+            }
+            if let h = high { out.append(h << 4 | value); high = nil } else { high = value }
+        }
+        return high == nil ? out : nil
+    }
+}

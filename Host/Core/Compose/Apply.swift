@@ -1,0 +1,210 @@
+import HubJSON
+import HubLoader
+import Logging
+import Synchronization
+
+/// Carries out one plan on the running hub:
+/// 1. create every new instance (a refusal here changes nothing);
+/// 2. the steps that can fail (swaps, promotions, canary starts), each undone if a later one fails;
+/// 3. the steps that cannot (loads, grants, pipeline, canary shares, removals, admin);
+/// 4. retire what was replaced: no more events, calls in flight finished, destroyed (the
+///    library stays mapped).
+struct Apply {
+    let hub: Hub
+    let plan: CompositionPlan
+    let composer: Composer
+
+    private static let risky: Set<CompositionPlan.Action> = [.swap, .reconfigure, .canaryPromote, .canaryStart]
+
+    func run() throws(Composer.Failure) -> Composer.Report {
+        let started = Clock.monotonicNanos()
+        let next = plan.manifest
+        let running = hub.manifest
+        var fresh: [String: PluginInstance] = [:]
+        var canaries: [String: PluginInstance] = [:]
+        func discardFresh() {
+            for instance in Array(fresh.values) + Array(canaries.values) {
+                hub.router.retire(instance.context)
+                instance.destroy()
+            }
+        }
+        // 1. Create.
+        for change in plan.changes {
+            guard let spec = next.plugin(change.slot) else { continue }
+            do throws(LoadError) {
+                switch change.action {
+                case .load, .swap, .reconfigure:
+                    fresh[spec.slot] = try create(spec, next)
+                    if change.action == .load, let canary = spec.canarySpec { canaries[spec.slot] = try create(canary, next) }
+                case .canaryStart:
+                    if canaries[spec.slot] == nil, let canary = spec.canarySpec { canaries[spec.slot] = try create(canary, next) }
+                default: break
+                }
+            } catch {
+                discardFresh()
+                throw .failed("plugins.\(spec.slot): \(error.message); nothing was changed")
+            }
+        }
+        // 2. Steps that can fail, with their undo.
+        var undo: [() -> Void] = []
+        var retired: [PluginInstance] = []
+        var switched: [(slot: String, millis: Double)] = []
+        for change in plan.changes where Self.risky.contains(change.action) && running.plugin(change.slot) != nil {
+            guard let spec = next.plugin(change.slot), let slot = hub.plugins.slot(change.slot) else { continue }
+            let before = slot.current
+            let began = Clock.monotonicNanos()
+            do throws(SwapError) {
+                switch change.action {
+                case .swap, .reconfigure:
+                    guard let instance = fresh.removeValue(forKey: spec.slot) else { continue }
+                    var primarySpec = spec
+                    primarySpec.canary = before.spec.canary
+                    let old = try slot.swap(to: instance, spec: primarySpec)
+                    retired.append(old)
+                    composer.remember(before.spec)
+                    undo.append { [logger = composer.logger] in
+                        do throws(SwapError) { _ = try slot.swap(to: old, spec: before.spec) } catch {
+                            logger.warning("undo of the swap of \(slot.name): \(error); the earlier version serves without the state gathered since")
+                            slot.exclusive { $0 = before }
+                        }
+                        instance.destroy()
+                    }
+                case .canaryPromote:
+                    let old = try slot.promoteCanary()
+                    retired.append(old)
+                    composer.remember(before.spec)
+                    undo.append { slot.exclusive { $0 = before } }
+                case .canaryStart:
+                    guard let canary = canaries.removeValue(forKey: spec.slot), let canarySpec = spec.canarySpec else { continue }
+                    let previous = try slot.startCanary(canary, spec: canarySpec, percent: spec.canary?.percent ?? 0)
+                    if let previous { retired.append(previous) }
+                    slot.update(spec: withCanary(slot.current.spec, spec.canary))
+                    undo.append {
+                        slot.exclusive { $0 = before }
+                        canary.destroy()
+                    }
+                default: continue
+                }
+            } catch {
+                for step in undo.reversed() { step() }
+                discardFresh()
+                throw .failed("\(error); every slot switched before it was switched back")
+            }
+            switched.append((slot.name, Double(Clock.monotonicNanos() - began) / 1e6))
+        }
+        // 3. Steps that cannot fail.
+        var removedSlots: [String] = []
+        for change in plan.changes {
+            let spec = next.plugin(change.slot)
+            switch change.action {
+            case .load:
+                guard let spec, let instance = fresh.removeValue(forKey: spec.slot) else { continue }
+                let slot = LiveSlot(spec: spec, instance: instance)
+                if let canary = canaries.removeValue(forKey: spec.slot), let canarySpec = spec.canarySpec {
+                    do throws(SwapError) { _ = try slot.startCanary(canary, spec: canarySpec, percent: spec.canary?.percent ?? 0) } catch {
+                        composer.logger.warning("canary of new slot \(spec.slot) not started: \(error)")
+                        canary.destroy()
+                    }
+                }
+                hub.plugins.add(slot)
+                hub.router.setGrant(spec.fields.map(FieldGrant.init), slot: spec.slot)
+                if spec.kind == .connector { addConnector(spec) }
+            case .regrant:
+                guard let spec, let slot = hub.plugins.slot(spec.slot) else { continue }
+                var updated = slot.current.spec
+                updated.fields = spec.fields
+                updated.fieldsPosition = spec.fieldsPosition
+                slot.update(spec: updated)
+                hub.router.setGrant(spec.fields.map(FieldGrant.init), slot: spec.slot)
+            case .canaryPercent:
+                guard let spec, let slot = hub.plugins.slot(spec.slot), let percent = spec.canary?.percent else { continue }
+                slot.setCanaryPercent(percent)
+                slot.update(spec: withCanary(slot.current.spec, spec.canary))
+            case .canaryRollback:
+                guard let slot = hub.plugins.slot(change.slot) else { continue }
+                if let canary = slot.rollBackCanary() { retired.append(canary) }
+            case .remove:
+                removedSlots.append(change.slot)
+            case .admin:
+                do throws(AccessControl.FileError) { try hub.access.reload(next.admin) } catch {
+                    composer.logger.error("admin tokens not reloaded: \(error); the earlier tokens still apply")
+                }
+            default: break
+            }
+        }
+        // The pipeline goes before removals, so no order reaches a slot being removed.
+        hub.orders.setPipeline(next.pipeline.compactMap { hub.plugins.slot($0) })
+        for name in removedSlots {
+            guard let slot = hub.plugins.slot(name) else { continue }
+            hub.plugins.remove(name)
+            if slot.kind == .connector { removeConnector(name) }
+            retired.append(contentsOf: slot.instances)
+        }
+        refreshReconcilers(next)
+        hub.composition.withLock { $0.manifest = next }
+        // 4. Retire.
+        for instance in retired {
+            hub.router.retire(instance.context)
+            instance.destroy()
+        }
+        let total = Double(Clock.monotonicNanos() - started) / 1e6
+        composer.logger.info("applied \(plan.changes.count) change(s) from \(next.path) in \(format2(total)) ms")
+        return Composer.Report(plan: plan, switchMillis: switched, totalMillis: total)
+    }
+
+    private func create(_ spec: Manifest.Plugin, _ manifest: Manifest) throws(LoadError) -> PluginInstance {
+        try PluginSet.create(spec, manifest: manifest, metrics: hub.metrics.registry, logger: hub.logger, backend: hub.services)
+    }
+
+    private func withCanary(_ spec: Manifest.Plugin, _ canary: Manifest.Canary?) -> Manifest.Plugin {
+        var copy = spec
+        copy.canary = canary
+        return copy
+    }
+
+    /// A connector added live starts at the log's tail (it is not sent the past), saved at
+    /// once so a crash before its first delivery does not skip what comes next.
+    private func addConnector(_ spec: Manifest.Plugin) {
+        guard hub.options.startDispatchers else { return }
+        let tail = hub.committer.tailOffset
+        do throws(PluginCallError) { try OutboxRecovery(bus: hub.plugins.bus, logger: hub.logger).saveWatermark(spec.slot, tail) } catch {
+            hub.logger.warning("connector \(spec.slot): could not save its starting watermark: \(error)")
+        }
+        guard let dispatcher = hub.makeDispatcher(spec, startOffset: tail, owed: []) else { return }
+        hub.composition.withLock { $0.dispatchers.append(dispatcher) }
+    }
+
+    private func removeConnector(_ name: String) {
+        let (dispatcher, reconciler) = hub.composition.withLock { c in
+            (c.dispatchers.first { $0.connector.slot == name }, c.reconcilers.first { $0.connector.slot == name })
+        }
+        reconciler?.stop()
+        if let dispatcher {
+            hub.router.remove(dispatcher)
+            if !dispatcher.stop(graceNanos: 5_000_000_000) {
+                hub.logger.warning("connector \(name) removed while a delivery was still in flight after 5 s")
+            }
+        }
+        hub.composition.withLock { c in
+            c.dispatchers.removeAll { $0.connector.slot == name }
+            c.reconcilers.removeAll { $0.connector.slot == name }
+        }
+    }
+
+    /// A connector swapped for a version that answers status queries gets a reconciler; one
+    /// swapped for a version that does not loses it.
+    private func refreshReconcilers(_ next: Manifest) {
+        guard hub.options.startDispatchers else { return }
+        for spec in next.connectors {
+            let has = hub.reconciler(spec.slot)
+            let wants = hub.plugins.slot(spec.slot)?.primary.answersStatusQueries == true
+            if wants, has == nil, let made = hub.makeReconciler(spec) {
+                hub.composition.withLock { $0.reconcilers.append(made) }
+                made.start()
+            } else if !wants, let has {
+                has.stop()
+                hub.composition.withLock { $0.reconcilers.removeAll { $0 === has } }
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A readers-writer lock that prefers the writer: calls into a slot share it, a hot swap
+/// takes it alone. Preferring the writer bounds a swap's wait to the calls already in
+/// flight (readers arriving after it queue behind it), which is what "quiesce" means.
+/// Never take it twice on one thread: a waiting writer would block the second read.
+final class SwapLock: @unchecked Sendable {  // the pthread lock is only used through its pointer
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+
+    init() {
+        lock = .allocate(capacity: 1)
+        var attributes = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attributes)
+        pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+        pthread_rwlock_init(lock, &attributes)
+        pthread_rwlockattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+
+    func shared<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+
+    func exclusive<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+}
