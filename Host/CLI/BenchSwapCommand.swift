@@ -31,6 +31,9 @@ struct BenchSwapCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds into the load when the swap is applied.")
     var swapAt: Double = 4
 
+    @Option(name: .long, help: "Base URL of the warehouse for the manifest's connectors (their config.base_url), e.g. `orderhub dev vendors`.")
+    var vendor: String?
+
     @Option(name: .long, help: "Scratch folder for the bus and the new images (emptied first).")
     var scratch: String = "/tmp/orderhub-bench-swap"
 
@@ -43,7 +46,13 @@ struct BenchSwapCommand: AsyncParsableCommand {
             Output.err(error.description)
             throw ExitCode(ExitCodes.manifestInvalid)
         }
-        let running = base.replacingBusConfig(["path": .string(scratch + "/bus.db"), "synchronous": .string("full")])
+        var running = base.replacingBusConfig(["path": .string(scratch + "/bus.db"), "synchronous": .string("full")])
+        if let vendor {
+            for var spec in running.connectors where spec.config["base_url"] != nil {
+                spec.config = .object((spec.config.objectValue ?? []).map { $0.key == "base_url" ? ($0.key, .string(vendor)) : $0 })
+                running = running.replacing(spec)
+            }
+        }
         // "v2" of each swapped slot: its library copied to a new path, so it loads as a separate
         // image beside v1 (what a new build would be), with its own checksum pin.
         var next = running

@@ -135,19 +135,24 @@ enum ComposeOutput {
         let (status, body) = try await AdminClient.send("POST", hub + path)
         guard status == 200 else {
             Output.err(AdminClient.message(status, body))
-            throw ExitCode(status == 404 ? ExitCodes.runtimeFailure : ExitCodes.pluginRefused)
+            // As `apply`: 3 when the change was refused (nothing changed), 4 for anything else.
+            throw ExitCode(status == 409 ? ExitCodes.pluginRefused : ExitCodes.runtimeFailure)
         }
         let answer = try? JSONParser.parse(body)
         Output.out(planText(answer))
         Output.out(appliedText(answer))
     }
 
+    /// The same lines as the hub's plan text: `+` load, `-` remove, `~` the rest.
     static func planText(_ answer: JSONValue?) -> String {
         (answer?["changes"]?.arrayValue ?? []).map { change in
             let from = change["from"]?.stringValue
             let to = change["to"]?.stringValue
-            var line = "~ \(change["action"]?.stringValue ?? "") \(change["slot"]?.stringValue ?? "")"
+            let action = change["action"]?.stringValue ?? ""
+            let mark = action == "load" ? "+" : action == "remove" ? "-" : "~"
+            var line = "\(mark) \(action) \(change["slot"]?.stringValue ?? "")"
             if let from, let to { line += ": \(from) -> \(to)" } else if let value = to ?? from { line += ": \(value)" }
+            if let detail = change["detail"]?.stringValue, !detail.isEmpty { line += " (\(detail))" }
             return line
         }.joined(separator: "\n")
     }

@@ -50,8 +50,8 @@ struct AccessMiddleware: RouterMiddleware {
         return parts.count >= 3 ? parts[2] : ""
     }
 
-    /// What each route needs (docs/operations.md, "Tokens and roles"). Unknown routes need
-    /// admin: nothing is open by accident.
+    /// What each route needs (docs/operations.md, "Tokens and roles"). Only the listed routes
+    /// are open; any other GET needs a reading role and any other change operator or admin.
     static func permission(_ method: HTTPRequest.Method, _ path: String) -> AccessControl.Permission {
         let parts = path.split(separator: "/").map(String.init)
         if ["/metrics", "/openapi.yaml", "/v1/health", "/v1/lifecycle"].contains(path) || path.hasPrefix("/v1/health/") { return .open }

@@ -115,7 +115,7 @@ extension HubRoutes {
         let outcome = await BlockingLane.run { () -> Result<String, Dispatcher.ReplayError> in
             var last: Result<String, Dispatcher.ReplayError> = .failure(.notFound(event))
             for dispatcher in chosen {
-                last = dispatcher.replay(event, actor: "api")
+                last = dispatcher.replay(event, actor: context.actor)
                 if case .failure(.notFound) = last { continue }
                 return last
             }

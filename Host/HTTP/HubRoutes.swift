@@ -144,7 +144,17 @@ public enum HubRoutes {
         if to == OrderState.released.rawValue, let principal = context.principal, !principal.may(.operate) {
             return APIResponse.error(.forbidden, "forbidden", "releasing a held order needs operator or admin; '\(principal.name)' is \(principal.role.rawValue)")
         }
-        switch await hub.orders.transition(id, to: to, reason: reason, actor: context.actor) {
+        let outcome = await hub.orders.transition(id, to: to, reason: reason, actor: context.actor)
+        if to == OrderState.released.rawValue, let principal = context.principal {
+            // Releasing a hold is an operator's decision: in the audit log too, not only on the timeline.
+            let status: Int
+            if case .done = outcome { status = 200 } else { status = 409 }
+            let entry = AuditLog.Entry(actor: principal.name, role: principal.role.rawValue, action: "release", target: id, status: status,
+                                       detail: .object([("reason", .string(reason))]))
+            let audit = hub.audit
+            _ = await BlockingLane.run { audit.record(entry) }
+        }
+        switch outcome {
         case .done(let state, let sequence):
             return APIResponse.json(.ok, Array(#"{"id":"\#(id)","state":"\#(state)","sequence":\#(sequence)}"#.utf8))
         case .notFound: return notFound(id)

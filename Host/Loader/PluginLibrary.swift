@@ -24,6 +24,10 @@ public final class PluginLibrary: @unchecked Sendable {  // immutable after init
     /// The host's own ABI version, handed to every plugin.
     public static let hostABI = (major: UInt16(HUB_ABI_MAJOR), minor: UInt16(HUB_ABI_MINOR))
 
+    /// True when instances can take over a predecessor's state (HUB_CAP_STATE_EXPORT with
+    /// import_state), read from the descriptor without creating one.
+    public var importsState: Bool { DescriptorValidator.has(raw, \.import_state, cap: UInt64(HUB_CAP_STATE_EXPORT)) }
+
     /// Opens and validates a plugin. `expectedSHA256` (hex) is checked before dlopen.
     public init(path: String, expectedSHA256: String?) throws(LoadError) {
         self.path = path

@@ -72,19 +72,23 @@ final class RulesEngine: RulesPlugin {
     func shutdown() {
         background.withLock { _ in
             stopping.store(true, ordering: .releasing)
-            // Replaced by a hot swap: the successor owns the windows and the leases now; a
-            // late save here would overwrite its newer snapshot.
+            // Given counts and unused blocks go back either way (after a hot swap they moved to
+            // the successor, so there is nothing left to give back).
+            defer { ledger.flush(release: true) }
+            // Replaced by a hot swap: the successor owns the windows now; a late save here
+            // would overwrite its newer snapshot.
             guard !quiesced.load(ordering: .acquiring) else { return }
             saveWindows()
-            ledger.flush(release: true)
         }
     }
 
-    /// Hot swap: stop saving in the background (the successor gets the windows and the
-    /// leases through export_state, with no durable write while orders wait). A later
-    /// evaluate (the swap failed and this instance serves on) undoes it.
+    /// Hot swap: the successor gets the windows and the leases through export_state, with no
+    /// durable write while orders wait; this only marks the instance, so its last save at
+    /// destroy does not overwrite the successor's windows. The snapshot timer goes on (if the
+    /// swap fails this instance serves on), and a later evaluate clears the mark.
     func quiesce(deadline: UInt64) throws(PluginError) {
-        background.withLock { _ in quiesced.store(true, ordering: .releasing) }
+        // Not under `background`: a snapshot being saved (a durable write) would hold the swap.
+        quiesced.store(true, ordering: .releasing)
     }
 
     static func readTable(_ path: String, besides rulesetPath: String) -> String? {
@@ -146,24 +150,30 @@ final class RulesEngine: RulesPlugin {
         _ = try? host.kvPut("velocity/snapshot", state.windows.snapshot(), expectedRevision: UInt64.max)
     }
 
-    /// Schema 3: {"windows": velocity windows, "leases": promotion blocks held}. The leases
-    /// move (this instance no longer holds them); the windows are copied.
+    /// Schema 4: u32 length + the velocity windows in binary (VelocityWindows.handOver),
+    /// then the promotion blocks held, as JSON. The leases move (this instance no longer holds
+    /// them); the windows are copied.
     func exportState() throws(PluginError) -> (bytes: [UInt8], schema: UInt32)? {
-        var writer = JSONWriter(capacity: 1024)
-        writer.object { o in
-            o.rawField("windows", state.windows.snapshot())
-            o.rawField("leases", ledger.handOver())
-        }
-        return (writer.bytes, 3)
+        let windows = state.windows.handOver()
+        var bytes = withUnsafeBytes(of: UInt32(windows.count).littleEndian) { Array($0) }
+        bytes += windows
+        bytes += ledger.handOver()
+        return (bytes, 4)
     }
 
-    /// Takes a predecessor's state (schema 3, or 2: windows only), merged with this
+    /// Takes a predecessor's state (schema 4, 3: JSON, or 2: windows only), merged with this
     /// instance's own: windows are joined, leases added.
     func importState(_ bytes: [UInt8], schema: UInt32) throws(PluginError) {
         let horizon = Int64(host.wallNanos()) - horizon.load(ordering: .relaxed)
         do {
             switch schema {
             case 2: try state.windows.merge(bytes, horizon: horizon)
+            case 4:
+                guard bytes.count >= 4 else { throw PluginError.invalid("rules state schema 4: too short") }
+                let length = Int(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
+                guard 4 + length <= bytes.count else { throw PluginError.invalid("rules state schema 4: windows run past the end") }
+                try state.windows.merge(handOver: Array(bytes[4..<4 + length]), horizon: horizon)
+                if 4 + length < bytes.count { ledger.adopt(try JSONParser.parse(Array(bytes[(4 + length)...]))) }
             case 3:
                 let document = try JSONParser.parse(bytes)
                 var windows = JSONWriter()
@@ -171,7 +181,7 @@ final class RulesEngine: RulesPlugin {
                 try state.windows.merge(windows.bytes, horizon: horizon)
                 if let leases = document["leases"] { ledger.adopt(leases) }
             default:
-                throw PluginError.invalid("rules state schema \(schema) is not understood (this version reads 2 and 3)")
+                throw PluginError.invalid("rules state schema \(schema) is not understood (this version reads 2, 3 and 4)")
             }
         } catch let error as PluginError {
             throw error

@@ -25,7 +25,8 @@
 typedef struct {
     atomic_ullong count;
     atomic_ullong quiesced;
-    char refuse_config;
+    /* What a canary was seeded with at its start (already in the primary's count). */
+    atomic_ullong seeded;
 } counter;
 
 static void counter_release(hub_buf *buf) {
@@ -132,8 +133,16 @@ static hub_status counter_import(void *inst, hub_bytes state, uint32_t schema) {
     char text[32];
     memcpy(text, state.ptr, state.len);
     text[state.len] = 0;
-    /* Added, not set: a canary promoted keeps what it counted itself. */
-    atomic_fetch_add(&c->count, strtoull(text, NULL, 10));
+    /* Merged, not added: a fresh instance takes the count; a canary at promotion takes the
+     * primary's count plus what it counted itself since its seed (the seed is in both). */
+    unsigned long long imported = strtoull(text, NULL, 10);
+    unsigned long long own = atomic_load(&c->count);
+    if (own == 0) {
+        atomic_store(&c->seeded, imported);
+        atomic_store(&c->count, imported);
+    } else {
+        atomic_store(&c->count, imported + own - atomic_load(&c->seeded));
+    }
     return HUB_OK;
 #endif
 }

@@ -83,6 +83,16 @@ import Testing
         #expect(entries.contains { $0["actor"] as? String == "ops" && $0["status"] as? Int == 403 })
         let first = (audit.object["entries"] as? [[String: Any]] ?? []).first
         #expect(first?["type"] as? String == "com.orderhub.admin.action.v1" && first?["time"] != nil && first?["specversion"] as? String == "1.0")
+        // A changed tokens file is read again by apply; removing it live is refused.
+        let file = directory + "/tokens.txt"
+        try (try String(contentsOfFile: file, encoding: .utf8) + "\nnewbie viewer sha256:\(SHA256.hex(Array("t-new-1".utf8)))\n").write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try await call(h, "GET", "/v1/admin/composition", as: "t-new-1").status == 401)
+        let reread = try await call(h, "POST", "/v1/admin/apply", as: "boss", body: applyBody)
+        #expect(reread.status == 200 && reread.text.contains("token(s) read again"), "\(reread.text)")
+        #expect(try await call(h, "GET", "/v1/admin/composition", as: "t-new-1").status == 200)
+        let open = try h.manifest("open", rules: v2)
+        let refused = try await call(h, "POST", "/v1/admin/apply", as: "boss", body: #"{"manifest":"\#(open)"}"#)
+        #expect(refused.status == 409 && refused.text.contains("open to every caller"), "\(refused.text)")
         // The same actions are events in the log (hub-wide, no order).
         let (json, _) = try h.hub.plugins.bus.read(after: 0, max: 10_000)
         #expect(String(decoding: json, as: UTF8.self).contains("com.orderhub.admin.action.v1"))

@@ -126,6 +126,28 @@ import Testing
         #expect(entries.filter { ($0["data"] as? [String: Any])?["status"] as? Int == 409 }.count >= 5, "\(audit.text)")
     }
 
+    @Test func aFailedStepUndoesTheSlotsAlreadySwitched() async throws {
+        let s = try Setup()
+        let refusing = try ComposeHarness.counter(s.directory, "v3", defines: [#"COUNTER_VERSION="3.0.0""#, "COUNTER_IMPORT_REFUSES"])
+        func second(_ library: String) -> String { "  second:\n    kind: rules\n    library: \(library)" }
+        let base = try ComposeHarness(directory: s.directory).manifest("one", rules: s.v1, extra: second(s.v1), pipeline: "[rules, second]")
+        let h = try await ComposeHarness.start(base, directory: s.directory)
+        defer { Task { await h.stop() } }
+        for index in 0..<3 { _ = try await h.order("undo-\(index)") }
+        // rules would go to v2 (fine), second to v3 (cannot take the state): neither changes.
+        let failed = try await h.apply(try h.manifest("two", rules: s.v2, extra: second(refusing), pipeline: "[rules, second]"))
+        #expect(failed.status == 409 && failed.text.contains("switched back"), "\(failed.text)")
+        #expect(h.hub.plugins.slot("rules")?.primary.descriptor.version == "1.0.0")
+        #expect(h.hub.plugins.slot("second")?.primary.descriptor.version == "1.0.0")
+        // The count went to v2 and back to a fresh v1: the next order is the fourth, once.
+        let id = try await h.order("undo-after")
+        let events = (try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)/events").json as? [[String: Any]]) ?? []
+        let tags = events.filter { $0["type"] as? String == "com.orderhub.rules.evaluated.v1" }.map { ($0["data"] as? [String: Any])?["tags"] as? [String] ?? [] }
+        #expect(tags.count == 2 && tags.allSatisfy { Self.count($0) == 4 && Self.version($0) == "v1.0.0" }, "\(tags)")
+        // Nothing to roll back to: the undone swap is not in the history.
+        #expect(try await h.post("/v1/admin/slots/rules/rollback").status == 404)
+    }
+
     @Test func canaryByOrderHashThenPromoteThenRollBack() async throws {
         let s = try Setup()
         let base = try ComposeHarness(directory: s.directory).manifest("one", rules: s.v1)

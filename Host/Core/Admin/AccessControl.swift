@@ -85,6 +85,10 @@ public final class AccessControl: Sendable {
 
     /// Nil: open mode (no tokens configured; only allowed on loopback).
     private let entries: Mutex<[Entry]?>
+    /// The sha256 of the tokens file as last read ("" in open mode): `apply` reads it again
+    /// when it changed.
+    private let source = Mutex<String>("")
+    public var fingerprint: String { source.withLock { $0 } }
 
     /// Open mode: every call allowed, recorded as "anonymous".
     public static let anonymous = Principal(name: "anonymous", role: .admin, slot: nil)
@@ -92,7 +96,9 @@ public final class AccessControl: Sendable {
     public init(open: Bool) { entries = Mutex(open ? nil : []) }
 
     public init(tokensFile: String) throws(FileError) {
-        entries = Mutex(try Self.read(tokensFile))
+        let (read, digest) = try Self.read(tokensFile)
+        entries = Mutex(read)
+        source.withLock { $0 = digest }
     }
 
     public var isOpen: Bool { entries.withLock { $0 == nil } }
@@ -100,9 +106,18 @@ public final class AccessControl: Sendable {
 
     /// Reads the tokens file again (after `orderhub apply` changed the admin section).
     public func reload(_ admin: Manifest.Admin) throws(FileError) {
-        let next: [Entry]? = try admin.tokensFile.map { path throws(FileError) in try Self.read(path) } ?? (admin.open ? nil : [])
+        guard let path = admin.tokensFile else {
+            entries.withLock { $0 = nil }
+            source.withLock { $0 = "" }
+            return
+        }
+        let (next, digest) = try Self.read(path)
         entries.withLock { $0 = next }
+        source.withLock { $0 = digest }
     }
+
+    /// The sha256 of a tokens file's bytes, for comparing with `fingerprint`.
+    public static func fingerprint(of path: String) -> String? { try? read(path).digest }
 
     public func decide(authorization: String?, _ permission: Permission) -> Decision {
         if permission == .open { return .allowed(Self.anonymous) }
@@ -129,7 +144,7 @@ public final class AccessControl: Sendable {
     }
 
     /// `name role sha256:HEX [slot]` per line; `#` starts a comment.
-    static func read(_ path: String) throws(FileError) -> [Entry] {
+    static func read(_ path: String) throws(FileError) -> (entries: [Entry], digest: String) {
         guard let file = fopen(path, "rb") else { throw FileError(file: path, line: 0, message: "cannot read the tokens file: \(String(cString: strerror(errno)))") }
         defer { fclose(file) }
         var bytes: [UInt8] = []
@@ -165,7 +180,7 @@ public final class AccessControl: Sendable {
             guard names.insert(words[0]).inserted else { throw FileError(file: path, line: at, message: "name '\(words[0])' is listed twice") }
             entries.append(Entry(digest: digest, principal: Principal(name: words[0], role: role, slot: words.count == 4 ? words[3] : nil)))
         }
-        return entries
+        return (entries, SHA256.hex(bytes))
     }
 
     static func bytes(hex: String) -> [UInt8]? {

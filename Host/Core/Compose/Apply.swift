@@ -1,10 +1,11 @@
+import Dispatch
 import HubJSON
 import HubLoader
 import Logging
 import Synchronization
 
 /// Carries out one plan on the running hub:
-/// 1. create every new instance (a refusal here changes nothing);
+/// 1. create every new instance (a refusal here changes nothing; `create`, run at low priority);
 /// 2. the steps that can fail (swaps, promotions, canary starts), each undone if a later one fails;
 /// 3. the steps that cannot (loads, grants, pipeline, canary shares, removals, admin);
 /// 4. retire what was replaced: no more events, calls in flight finished, destroyed (the
@@ -16,38 +17,63 @@ struct Apply {
 
     private static let risky: Set<CompositionPlan.Action> = [.swap, .reconfigure, .canaryPromote, .canaryStart]
 
-    func run() throws(Composer.Failure) -> Composer.Report {
-        let started = Clock.monotonicNanos()
-        let next = plan.manifest
-        let running = hub.manifest
+    /// The new instances a plan needs, made before anything changes.
+    struct Created: Sendable {
         var fresh: [String: PluginInstance] = [:]
         var canaries: [String: PluginInstance] = [:]
-        func discardFresh() {
+
+        func discard(_ hub: Hub) {
             for instance in Array(fresh.values) + Array(canaries.values) {
                 hub.router.retire(instance.context)
                 instance.destroy()
             }
         }
-        // 1. Create.
+    }
+
+    /// 1. Create every new instance (from the libraries the planner opened); a refusal here
+    /// destroys what was made and changes nothing.
+    static func create(hub: Hub, plan: CompositionPlan, libraries: [String: PluginLibrary]) throws(Composer.Failure) -> Created {
+        let next = plan.manifest
+        let running = hub.manifest
+        var made = Created()
+        func make(_ spec: Manifest.Plugin) throws(LoadError) -> PluginInstance {
+            try PluginSet.create(spec, manifest: next, metrics: hub.metrics.registry, logger: hub.logger, backend: hub.services,
+                                 library: libraries[spec.library])
+        }
         for change in plan.changes {
             guard let spec = next.plugin(change.slot) else { continue }
             do throws(LoadError) {
                 switch change.action {
                 case .load, .swap, .reconfigure:
-                    fresh[spec.slot] = try create(spec, next)
-                    if change.action == .load, let canary = spec.canarySpec { canaries[spec.slot] = try create(canary, next) }
+                    made.fresh[spec.slot] = try make(spec)
+                    if change.action == .load, let canary = spec.canarySpec { made.canaries[spec.slot] = try make(canary) }
                 case .canaryStart:
-                    if canaries[spec.slot] == nil, let canary = spec.canarySpec { canaries[spec.slot] = try create(canary, next) }
+                    if made.canaries[spec.slot] == nil, running.plugin(spec.slot) != nil, let canary = spec.canarySpec {
+                        made.canaries[spec.slot] = try make(canary)
+                    }
                 default: break
                 }
             } catch {
-                discardFresh()
-                throw .failed("plugins.\(spec.slot): \(error.message); nothing was changed")
+                made.discard(hub)
+                let place = error.code == .createFailed ? "plugins.\(spec.slot).config" : "plugins.\(spec.slot)"
+                throw .failed("\(spec.position): \(place): \(error.message); nothing was changed")
             }
         }
+        return made
+    }
+
+    func run(_ created: Created) throws(Composer.Failure) -> Composer.Report {
+        let started = Clock.monotonicNanos()
+        let next = plan.manifest
+        let running = hub.manifest
+        var fresh = created.fresh
+        var canaries = created.canaries
+        func discardFresh() { Created(fresh: fresh, canaries: canaries).discard(hub) }
         // 2. Steps that can fail, with their undo.
         var undo: [() -> Void] = []
         var retired: [PluginInstance] = []
+        // What `rollback` may go back to, kept only once the whole plan has gone through.
+        var remembered: [Manifest.Plugin] = []
         var switched: [(slot: String, millis: Double)] = []
         for change in plan.changes where Self.risky.contains(change.action) && running.plugin(change.slot) != nil {
             guard let spec = next.plugin(change.slot), let slot = hub.plugins.slot(change.slot) else { continue }
@@ -61,26 +87,43 @@ struct Apply {
                     primarySpec.canary = before.spec.canary
                     let old = try slot.swap(to: instance, spec: primarySpec)
                     retired.append(old)
-                    composer.remember(before.spec)
-                    undo.append { [logger = composer.logger] in
-                        do throws(SwapError) { _ = try slot.swap(to: old, spec: before.spec) } catch {
-                            logger.warning("undo of the swap of \(slot.name): \(error); the earlier version serves without the state gathered since")
+                    remembered.append(before.spec)
+                    undo.append { [hub] in
+                        // Back to the earlier version in a fresh instance that takes the new one's
+                        // state (a fresh instance imports exactly once); failing that, the old
+                        // instance serves on without what the new one gathered meanwhile.
+                        do throws(LoadError) {
+                            let back = try PluginSet.create(before.spec, manifest: running, metrics: hub.metrics.registry, logger: hub.logger,
+                                                            backend: hub.services, library: old.library)
+                            do throws(SwapError) { _ = try slot.swap(to: back, spec: before.spec) } catch {
+                                hub.logger.warning("undo of the swap of \(slot.name): \(error); the earlier version serves without the state gathered since")
+                                hub.router.retire(back.context)
+                                back.destroy()
+                                slot.exclusive { $0 = before }
+                                return
+                            }
+                            hub.router.retire(old.context)
+                            old.destroy()
+                        } catch {
+                            hub.logger.warning("undo of the swap of \(slot.name): \(error); the earlier version serves without the state gathered since")
                             slot.exclusive { $0 = before }
                         }
+                        hub.router.retire(instance.context)
                         instance.destroy()
                     }
                 case .canaryPromote:
                     let old = try slot.promoteCanary()
                     retired.append(old)
-                    composer.remember(before.spec)
+                    remembered.append(before.spec)
                     undo.append { slot.exclusive { $0 = before } }
                 case .canaryStart:
                     guard let canary = canaries.removeValue(forKey: spec.slot), let canarySpec = spec.canarySpec else { continue }
                     let previous = try slot.startCanary(canary, spec: canarySpec, percent: spec.canary?.percent ?? 0)
                     if let previous { retired.append(previous) }
                     slot.update(spec: withCanary(slot.current.spec, spec.canary))
-                    undo.append {
+                    undo.append { [hub] in
                         slot.exclusive { $0 = before }
+                        hub.router.retire(canary.context)
                         canary.destroy()
                     }
                 default: continue
@@ -132,28 +175,37 @@ struct Apply {
             default: break
             }
         }
-        // The pipeline goes before removals, so no order reaches a slot being removed.
+        // The pipeline goes before removals, so no new order reaches a slot being removed.
         hub.orders.setPipeline(next.pipeline.compactMap { hub.plugins.slot($0) })
+        hub.orders.setDispatchEnabled(next.connectors.contains { $0.subscribes.contains(EventTypes.dispatchRequested) })
+        var removed: [PluginInstance] = []
         for name in removedSlots {
             guard let slot = hub.plugins.slot(name) else { continue }
             hub.plugins.remove(name)
             if slot.kind == .connector { removeConnector(name) }
-            retired.append(contentsOf: slot.instances)
+            removed.append(contentsOf: slot.instances)
         }
         refreshReconcilers(next)
         hub.composition.withLock { $0.manifest = next }
-        // 4. Retire.
+        for spec in remembered { composer.remember(spec) }
+        // 4. Retire. A removed slot's instances wait a few seconds: an order already in the
+        // pipeline when it changed may still be on its way to them.
         for instance in retired {
             hub.router.retire(instance.context)
             instance.destroy()
         }
+        if !removed.isEmpty {
+            let router = hub.router
+            DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(5)) { [removed] in
+                for instance in removed {
+                    router.retire(instance.context)
+                    instance.destroy()
+                }
+            }
+        }
         let total = Double(Clock.monotonicNanos() - started) / 1e6
         composer.logger.info("applied \(plan.changes.count) change(s) from \(next.path) in \(format2(total)) ms")
         return Composer.Report(plan: plan, switchMillis: switched, totalMillis: total)
-    }
-
-    private func create(_ spec: Manifest.Plugin, _ manifest: Manifest) throws(LoadError) -> PluginInstance {
-        try PluginSet.create(spec, manifest: manifest, metrics: hub.metrics.registry, logger: hub.logger, backend: hub.services)
     }
 
     private func withCanary(_ spec: Manifest.Plugin, _ canary: Manifest.Canary?) -> Manifest.Plugin {

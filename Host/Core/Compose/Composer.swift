@@ -54,16 +54,24 @@ public final class Composer: Sendable {
     /// The changes `next` would make (nothing is changed).
     public func plan(_ next: Manifest) -> CompositionPlan {
         guard let hub = target else { return CompositionPlan(manifest: next, changes: [], refusals: []) }
-        return serial.withLock { _ in Planner(running: hub.manifest, slots: hub.plugins, logger: logger).plan(next) }
+        return serial.withLock { _ in Planner(running: hub.manifest, slots: hub.plugins, access: hub.access, logger: logger, trialCreate: true).plan(next) }
     }
 
     /// Plans `next` and carries it out on the running hub.
     public func apply(_ next: Manifest) throws(Failure) -> Report {
         guard let hub = target else { throw .failed("the hub is stopping") }
         return try serial.withLock { _ throws(Failure) -> Report in
-            let plan = Planner(running: hub.manifest, slots: hub.plugins, logger: logger).plan(next)
-            guard plan.canApply else { throw .refused(plan) }
-            return try Apply(hub: hub, plan: plan, composer: self).run()
+            // Planning and creating the new instances (hashing, dlopen, a model or rules to
+            // load) run on a low-priority thread, so orders in flight keep the CPU; only the
+            // switch itself runs here.
+            let prepared = LowPriority.run { [logger] () -> Result<(CompositionPlan, Apply.Created), Failure> in
+                let planner = Planner(running: hub.manifest, slots: hub.plugins, access: hub.access, logger: logger, trialCreate: false)
+                let plan = planner.plan(next)
+                guard plan.canApply else { return .failure(.refused(plan)) }
+                return Result { () throws(Failure) in (plan, try Apply.create(hub: hub, plan: plan, libraries: planner.opened)) }
+            }
+            let (plan, created) = try prepared.get()
+            return try Apply(hub: hub, plan: plan, composer: self).run(created)
         }
     }
 

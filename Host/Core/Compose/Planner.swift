@@ -5,10 +5,25 @@ import Logging
 /// Compares the running hub with a manifest and lists the changes, checking each new
 /// library the way `orderhub check` does (checksum, ABI, kind, version range, and a trial
 /// create with the new config) so that a plan that says it can be applied can be.
-struct Planner {
+final class Planner {
     let running: Manifest
     let slots: PluginSet
+    let access: AccessControl
     let logger: Logger
+    /// A dry run also creates each new instance with the limited host API (like `orderhub
+    /// check`) to report a refused config; apply skips that (it creates the real instance
+    /// before changing anything, which reports the same refusal).
+    let trialCreate: Bool
+    /// Libraries opened while planning, by path (apply creates from them: hashed once).
+    private(set) var opened: [String: PluginLibrary] = [:]
+
+    init(running: Manifest, slots: PluginSet, access: AccessControl, logger: Logger, trialCreate: Bool) {
+        self.running = running
+        self.slots = slots
+        self.access = access
+        self.logger = logger
+        self.trialCreate = trialCreate
+    }
 
     func plan(_ next: Manifest) -> CompositionPlan {
         var changes: [CompositionPlan.Change] = []
@@ -64,13 +79,18 @@ struct Planner {
         if running.fulfillmentHealth != next.fulfillmentHealth {
             refuse(Manifest.Position(file: next.path, line: 1, column: 1), "fulfillment_health: limits change at the next start only")
         }
+        let adminAt = next.admin.position ?? Manifest.Position(file: next.path, line: 1, column: 1)
         if let file = next.admin.tokensFile {
-            do throws(AccessControl.FileError) { _ = try AccessControl(tokensFile: file) } catch {
-                refuse(next.admin.position ?? Manifest.Position(file: next.path, line: 1, column: 1), "admin.tokens_file: \(error)")
+            do throws(AccessControl.FileError) {
+                let fresh = try AccessControl(tokensFile: file)
+                if running.admin.tokensFile != file || fresh.fingerprint != access.fingerprint {
+                    changes.append(.init(action: .admin, slot: "admin", from: running.admin.tokensFile, to: file, detail: "\(fresh.count) token(s) read again"))
+                }
+            } catch {
+                refuse(adminAt, "admin.tokens_file: \(error)")
             }
-        }
-        if running.admin.tokensFile != next.admin.tokensFile || running.admin.open != next.admin.open {
-            changes.append(.init(action: .admin, slot: "admin", from: nil, to: next.admin.tokensFile ?? (next.admin.open ? "open" : "none"), detail: "tokens read again"))
+        } else if running.admin.tokensFile != nil {
+            refuse(adminAt, "admin: without tokens_file the API would be open to every caller; that takes a restart (docs/operations.md, \"Tokens and roles\")")
         }
         return CompositionPlan(manifest: next, changes: changes, refusals: refusals)
     }
@@ -94,6 +114,10 @@ struct Planner {
             if let problem = trial(spec, next) { refusals.append(problem); return }
             let action: CompositionPlan.Action = sameLibrary(old, spec) ? .reconfigure : .swap
             let exports = live?.primary.supportsStateExport == true
+            if exports, let next = opened[spec.library], !next.importsState, let primary = live?.primary {
+                refusals.append(.init(position: spec.libraryPosition, message: "plugins.\(spec.slot): \(primary.descriptor.id) \(primary.descriptor.version) hands over state but \(next.descriptor.id) \(next.descriptor.version) cannot take it (no import_state); its state would be lost"))
+                return
+            }
             changes.append(.init(action: action, slot: spec.slot, from: describe(old), to: describe(spec),
                                  detail: exports ? "state handed over" : "no state to hand over"))
         } else if let range = spec.versionRange, let live, let version = SemanticVersion(live.primary.descriptor.version), !range.contains(version) {
@@ -124,6 +148,8 @@ struct Planner {
             return .init(position: position ?? (error.code == .checksumMismatch ? spec.sha256Position ?? spec.libraryPosition : spec.libraryPosition),
                          message: "\(place): \(error.message) (\(error.path))")
         }
+        opened[spec.library] = library
+        guard trialCreate else { return nil }
         let context = HostContext(slot: spec.slot, config: spec.effectiveConfig(manifestDirectory: manifest.directory), logger: logger,
                                   metrics: MetricsRegistry(), backend: nil)
         do {
@@ -135,9 +161,11 @@ struct Planner {
         return nil
     }
 
-    /// "id version (sha256 prefix)" from the library itself (cheap: it is mapped already).
+    /// "id version (sha256 prefix)": from the library opened while planning, or the one a
+    /// live instance was made from (no file is read or hashed again).
     func describe(_ spec: Manifest.Plugin) -> String {
-        guard let library = try? PluginLibrary(path: spec.library, expectedSHA256: nil) else { return spec.library }
+        let live = slots.slot(spec.slot).flatMap { slot in slot.instances.first { $0.library.path == spec.library }?.library }
+        guard let library = opened[spec.library] ?? live else { return spec.library }
         return "\(library.descriptor.id) \(library.descriptor.version) (\(library.sha256.prefix(12)))"
     }
 

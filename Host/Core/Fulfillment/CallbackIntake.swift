@@ -63,7 +63,8 @@ public final class CallbackIntake: Sendable {
         }
         defer { inFlight.subtract(1, ordering: .relaxed) }
         let report: StatusReport
-        switch translate(callback, by: connector) {
+        // Off the cooperative pool: the call may wait while the connector is being swapped.
+        switch await BlockingLane.run({ self.translate(callback, by: connector) }) {
         case .success(let r): report = r
         case .failure(let failure): return failure.outcome
         }

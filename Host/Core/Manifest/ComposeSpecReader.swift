@@ -17,6 +17,10 @@ enum ComposeSpecReader {
         if let node = entry["canary"] { plugin.canary = readCanary(node, slot: plugin, place: place, reader: reader, directory: directory) }
         if let node = entry["fields"] {
             plugin.fieldsPosition = reader.position(node)
+            if plugin.kind == .stateBus {
+                reader.report(node, "\(place).fields: the state bus keeps every event whole; grants apply to the plugins that read orders")
+                return
+            }
             guard case .sequence(let list) = node else {
                 reader.report(node, "\(place).fields: expected a list of order fields, e.g. [items, ship_to, shipping]")
                 return

@@ -13,13 +13,22 @@ public enum ManifestChecker {
             return error.problems
         }
         var problems: [ManifestError.Problem] = []
-        for spec in manifest.plugins {
+        if let file = manifest.admin.tokensFile {
+            do throws(AccessControl.FileError) { _ = try AccessControl(tokensFile: file) } catch {
+                problems.append(.init(position: manifest.admin.position ?? .init(file: path, line: 1, column: 1), message: "admin.tokens_file: \(error)"))
+            }
+        }
+        // Each slot's library, and its canary's (checked the same way, named as such).
+        let checked = manifest.plugins.flatMap { spec -> [(spec: Manifest.Plugin, place: String, at: Manifest.Position?)] in
+            [(spec, "plugins.\(spec.slot)", nil)] + (spec.canarySpec.map { [($0, "plugins.\(spec.slot).canary", spec.canary?.position)] } ?? [])
+        }
+        for (spec, place, at) in checked {
             let library: PluginLibrary
             do {
                 library = try PluginSet.open(spec)
             } catch {
-                let position = error.code == .checksumMismatch ? spec.sha256Position ?? spec.libraryPosition : spec.libraryPosition
-                problems.append(.init(position: position, message: "plugins.\(spec.slot): \(error.message) (\(error.path))"))
+                let position = at ?? (error.code == .checksumMismatch ? spec.sha256Position ?? spec.libraryPosition : spec.libraryPosition)
+                problems.append(.init(position: position, message: "\(place): \(error.message) (\(error.path))"))
                 continue
             }
             let context = HostContext(slot: spec.slot, config: spec.effectiveConfig(manifestDirectory: manifest.directory), logger: logger, metrics: MetricsRegistry(), backend: nil)
@@ -27,8 +36,8 @@ public enum ManifestChecker {
                 let instance = try PluginInstance(library: library, context: context, configJSON: spec.configJSON(manifestDirectory: manifest.directory))
                 instance.destroy()
             } catch {
-                let place = error.code == .createFailed ? "plugins.\(spec.slot).config" : "plugins.\(spec.slot)"
-                problems.append(.init(position: spec.position, message: "\(place): \(error.message)"))
+                let named = error.code == .createFailed ? "\(place).config" : place
+                problems.append(.init(position: at ?? spec.position, message: "\(named): \(error.message)"))
             }
         }
         return problems

@@ -83,7 +83,8 @@ extension LiveSlot {
         do throws(PluginCallError) { exported = try old.exportState() } catch {
             throw SwapError(slot: name, step: "export_state of \(old.descriptor.id) \(old.descriptor.version)", message: error.message)
         }
-        guard let exported else { return }
+        // A plugin that declares state but has none this time hands over nothing.
+        guard let exported, !(exported.bytes.isEmpty && exported.schema == 0) else { return }
         guard next.supportsStateExport else {
             throw SwapError(slot: name, step: "state hand-over", message: "\(old.descriptor.id) \(old.descriptor.version) exports state (schema \(exported.schema)) but \(next.descriptor.id) \(next.descriptor.version) cannot import it (no HUB_CAP_STATE_EXPORT)")
         }

@@ -17,7 +17,9 @@ public final class OrderService: Sendable {
     /// Orders flagged by a predictor for a person (GET /v1/predictions/suggestions).
     public let suggestions = SuggestionBoard()
     /// Whether some connector takes dispatch requests (else orders stop at `released`).
-    let dispatchEnabled: Bool
+    var dispatchEnabled: Bool { dispatching.load(ordering: .relaxed) }
+    private let dispatching: Atomic<Bool>
+    func setDispatchEnabled(_ on: Bool) { dispatching.store(on, ordering: .relaxed) }
 
     init(plugins: PluginSet, pipeline: [LiveSlot], committer: GroupCommitter, metrics: HostMetrics, logger: Logger, dispatchEnabled: Bool) {
         self.plugins = plugins
@@ -25,7 +27,7 @@ public final class OrderService: Sendable {
         self.committer = committer
         self.metrics = metrics
         self.logger = logger
-        self.dispatchEnabled = dispatchEnabled
+        dispatching = Atomic(dispatchEnabled)
     }
 
     /// Accepts an order: validate, run the pipeline, commit every step's event in one group

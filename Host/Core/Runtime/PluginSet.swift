@@ -47,8 +47,9 @@ public final class PluginSet: Sendable {
     }
 
     static func create(_ spec: Manifest.Plugin, manifest: Manifest, metrics: MetricsRegistry, logger: Logger,
-                       backend: (any HostServicesBackend)?) throws(LoadError) -> PluginInstance {
-        let library = try open(spec)
+                       backend: (any HostServicesBackend)?, library opened: PluginLibrary? = nil) throws(LoadError) -> PluginInstance {
+        let library: PluginLibrary
+        if let opened { library = opened } else { library = try open(spec) }
         var pluginLogger = logger
         pluginLogger[metadataKey: "slot"] = "\(spec.slot)"
         let context = HostContext(slot: spec.slot, config: spec.effectiveConfig(manifestDirectory: manifest.directory), logger: pluginLogger, metrics: metrics, backend: backend)

@@ -84,6 +84,109 @@ public final class VelocityWindows: Sendable {
         return writer.bytes
     }
 
+    /// Every window in a compact binary form, for a hot swap (parsed in a fraction of the
+    /// JSON's time while orders wait): "VW1\0", u32 keys, then per key u32 length + key,
+    /// u32 times + i64 each, u32 recent + (u32 length + value, i64 time) each; little-endian.
+    public func handOver() -> [UInt8] {
+        var out: [UInt8] = Array("VW1\0".utf8)
+        var keys: UInt32 = 0
+        out.append(contentsOf: [0, 0, 0, 0])
+        func put32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        func put64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        func putText(_ text: String) {
+            let bytes = Array(text.utf8)
+            put32(UInt32(bytes.count))
+            out.append(contentsOf: bytes)
+        }
+        for shard in shards {
+            shard.withLock { entries in
+                for (key, entry) in entries {
+                    keys += 1
+                    putText(key)
+                    put32(UInt32(entry.times.count))
+                    for time in entry.times { put64(time) }
+                    put32(UInt32(entry.recent.count))
+                    for (value, time) in entry.recent {
+                        putText(value)
+                        put64(time)
+                    }
+                }
+            }
+        }
+        withUnsafeBytes(of: keys.littleEndian) { raw in for (index, byte) in raw.enumerated() { out[4 + index] = byte } }
+        return out
+    }
+
+    public struct DamagedState: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Joins windows from `handOver()` with those held; the same entry in both counts once.
+    public func merge(handOver bytes: [UInt8], horizon: Int64) throws {
+        var at = 0
+        func need(_ n: Int) throws {
+            guard at + n <= bytes.count else { throw DamagedState(description: "velocity windows hand-over ends early at byte \(at)") }
+        }
+        func get32() throws -> UInt32 {
+            try need(4)
+            defer { at += 4 }
+            return UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+        }
+        func get64() throws -> Int64 {
+            let low = UInt64(try get32()), high = UInt64(try get32())
+            return Int64(bitPattern: low | high << 32)
+        }
+        func getText() throws -> String {
+            let length = Int(try get32())
+            try need(length)
+            defer { at += length }
+            return String(decoding: bytes[at..<at + length], as: UTF8.self)
+        }
+        guard bytes.count >= 8, bytes[0..<4].elementsEqual("VW1\0".utf8) else { throw DamagedState(description: "not a velocity windows hand-over (no VW1 header)") }
+        at = 4
+        let keys = try get32()
+        for _ in 0..<keys {
+            let key = try getText()
+            var times: [Int64] = []
+            for _ in 0..<(try get32()) {
+                let time = try get64()
+                if time > horizon { times.append(time) }
+            }
+            var recent: [(value: String, time: Int64)] = []
+            for _ in 0..<(try get32()) {
+                let value = try getText()
+                let time = try get64()
+                if time > horizon { recent.append((value, time)) }
+            }
+            guard !times.isEmpty else { continue }
+            shard(key).withLock { entries in
+                guard var entry = entries[key] else {
+                    entries[key] = Entry(times: times, recent: recent)
+                    return
+                }
+                entry.times = Self.mergeSorted(entry.times, times)
+                for item in recent where !entry.recent.contains(where: { $0.time == item.time && $0.value == item.value }) {
+                    entry.recent.append(item)
+                }
+                entry.recent.sort { $0.time > $1.time }
+                entries[key] = entry
+            }
+        }
+    }
+
+    /// Two ascending lists as one, each time once.
+    static func mergeSorted(_ a: [Int64], _ b: [Int64]) -> [Int64] {
+        var out: [Int64] = []
+        out.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            let next: Int64
+            if j >= b.count || (i < a.count && a[i] <= b[j]) { next = a[i]; i += 1 } else { next = b[j]; j += 1 }
+            if out.last != next { out.append(next) }
+        }
+        return out
+    }
+
     /// Joins windows from `snapshot()` with those held (hot swap, canary promotion): the same
     /// entry in both counts once.
     public func merge(_ bytes: [UInt8], horizon: Int64) throws {

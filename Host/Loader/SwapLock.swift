@@ -6,10 +6,10 @@ import Glibc
 /// takes it alone. Preferring the writer bounds a swap's wait to the calls already in
 /// flight (readers arriving after it queue behind it), which is what "quiesce" means.
 /// Never take it twice on one thread: a waiting writer would block the second read.
-final class SwapLock: @unchecked Sendable {  // the pthread lock is only used through its pointer
+public final class SwapLock: @unchecked Sendable {  // the pthread lock is only used through its pointer
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
 
-    init() {
+    public init() {
         lock = .allocate(capacity: 1)
         var attributes = pthread_rwlockattr_t()
         pthread_rwlockattr_init(&attributes)
@@ -23,13 +23,13 @@ final class SwapLock: @unchecked Sendable {  // the pthread lock is only used th
         lock.deallocate()
     }
 
-    func shared<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+    public func shared<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()
     }
 
-    func exclusive<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+    public func exclusive<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()
