@@ -90,8 +90,8 @@ struct BenchCommand: AsyncParsableCommand {
         let batches = MetricsText.value(metricsText, "orderhub_commit_batches_total")
         let commitSeconds = MetricsText.value(metricsText, "orderhub_commit_duration_seconds_sum")
         let syncRate = DiskProbe.fdatasyncPerSecond(directory: directoryOf(busPath))
-        let swiftPlugin = hub.plugins.instances.first { $0.descriptor.kind == .rules }
-        let cPlugin = hub.plugins.instances.first { $0.descriptor.kind == .connector }
+        let swiftPlugin = hub.plugins.instances.first { $0.descriptor.kind == .rules } as? PluginInstance
+        let cPlugin = hub.plugins.instances.first { $0.descriptor.kind == .connector } as? PluginInstance
         let swiftCall = swiftPlugin?.measureCallOverhead(iterations: 20_000_000)
         let cCall = cPlugin?.measureCallOverhead(iterations: 20_000_000)
         Output.out("""

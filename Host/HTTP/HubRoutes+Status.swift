@@ -16,8 +16,9 @@ extension HubRoutes {
                     o.field("kind", d.kind.name)
                     o.field("abi", "\(d.abiMajor).\(d.abiMinor)")
                     o.field("threading", d.threading.name)
-                    o.field("library", instance.library.path)
-                    o.field("sha256", instance.library.sha256)
+                    o.field("library", instance.libraryPath)
+                    o.field("sha256", instance.sha256)
+                    o.field("isolation", instance.isolation)
                     // A plugin's health report is embedded only if it is JSON.
                     if let health = instance.health(), let parsed = try? JSONParser.parse(health) { o.field("health", parsed) } else { o.fieldNull("health") }
                 }

@@ -32,8 +32,11 @@ public final class HostContext: Sendable {
         self.backend = backend
     }
 
-    func attach(_ instance: PluginInstance) { owner.withLock { $0 = PluginInstanceRef(instance: instance) } }
-    public var instance: PluginInstance? { owner.withLock { $0?.instance } }
+    public func attach(_ handle: any PluginHandle) { owner.withLock { $0 = PluginInstanceRef(handle: handle) } }
+    /// The instance this context belongs to (in-process or remote), while it exists.
+    public var handle: (any PluginHandle)? { owner.withLock { $0?.handle } }
+    /// The in-process instance, for timers (a remote one keeps its timers in its worker).
+    var instance: PluginInstance? { handle as? PluginInstance }
 
     func defineMetric(name: String, kind: Int32, help: String) -> UInt32? {
         guard let kind = MetricsRegistry.Kind(rawValue: kind),
@@ -55,5 +58,5 @@ public final class HostContext: Sendable {
 
 /// Weak link from a context to its instance (the instance owns the context).
 struct PluginInstanceRef: Sendable {
-    weak var instance: PluginInstance?
+    weak var handle: (any PluginHandle)?
 }

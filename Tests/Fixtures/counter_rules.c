@@ -68,7 +68,7 @@ static hub_status counter_evaluate(void *inst, const hub_order *order, hub_buf *
     }
 #endif
 #ifdef COUNTER_SLOW_US
-    struct timespec pause = {0, (long)COUNTER_SLOW_US * 1000L};
+    struct timespec pause = {(time_t)(COUNTER_SLOW_US / 1000000L), (long)(COUNTER_SLOW_US % 1000000L) * 1000L};
     nanosleep(&pause, NULL);
 #endif
     unsigned long long n = atomic_fetch_add(&c->count, 1) + 1;

@@ -61,7 +61,7 @@ import Testing
             extra: 1
             """
         let found = problems(text)
-        #expect(found.contains("m.yaml:7:5: plugins.bus: unknown key 'colour' (allowed: kind, library, sha256, config, subscribes, retry, description, concurrency, circuit, reconcile, version, canary, fields)"))
+        #expect(found.contains("m.yaml:7:5: plugins.bus: unknown key 'colour' (allowed: kind, library, sha256, config, subscribes, retry, description, concurrency, circuit, reconcile, version, canary, fields, isolation, call_timeout_ms)"))
         #expect(found.contains { $0.hasPrefix("m.yaml:9:11: plugins.rules.kind: 'rulez' is not one of") })
         #expect(found.contains { $0.hasPrefix("m.yaml:10:14: plugins.rules.library: expected a string") })
         #expect(found.contains { $0.hasPrefix("m.yaml:11:13: plugins.rules.sha256: expected 64 hex digits") })

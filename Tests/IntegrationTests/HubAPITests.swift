@@ -134,7 +134,7 @@ import Testing
             timeline = order["timeline"] as? [[String: Any]] ?? []
             return order["state"] as? String == "acknowledged"
         }
-        #expect(acknowledged)
+        #expect(acknowledged, "timeline: \(timeline.map { "\($0["type"] ?? "") \(($0["data"] as? [String: Any])?["error"] ?? "")" })")
         let attempts = timeline.filter { $0["type"] as? String == EventTypes.dispatchAttempted }
         #expect(attempts.count == 3, "503, 429 and a timeout, each recorded")
         let errors = attempts.compactMap { ($0["data"] as? [String: Any])?["error"] as? String }

@@ -19,8 +19,8 @@ struct Apply {
 
     /// The new instances a plan needs, made before anything changes.
     struct Created: Sendable {
-        var fresh: [String: PluginInstance] = [:]
-        var canaries: [String: PluginInstance] = [:]
+        var fresh: [String: any PluginHandle] = [:]
+        var canaries: [String: any PluginHandle] = [:]
 
         func discard(_ hub: Hub) {
             for instance in Array(fresh.values) + Array(canaries.values) {
@@ -36,9 +36,9 @@ struct Apply {
         let next = plan.manifest
         let running = hub.manifest
         var made = Created()
-        func make(_ spec: Manifest.Plugin) throws(LoadError) -> PluginInstance {
-            try PluginSet.create(spec, manifest: next, metrics: hub.metrics.registry, logger: hub.logger, backend: hub.services,
-                                 library: libraries[spec.library])
+        func make(_ spec: Manifest.Plugin) throws(LoadError) -> any PluginHandle {
+            try PluginSet.make(spec, manifest: next, metrics: hub.metrics.registry, logger: hub.logger, backend: hub.services,
+                               library: libraries[spec.library])
         }
         for change in plan.changes {
             guard let spec = next.plugin(change.slot) else { continue }
@@ -71,7 +71,7 @@ struct Apply {
         func discardFresh() { Created(fresh: fresh, canaries: canaries).discard(hub) }
         // 2. Steps that can fail, with their undo.
         var undo: [() -> Void] = []
-        var retired: [PluginInstance] = []
+        var retired: [any PluginHandle] = []
         // What `rollback` may go back to, kept only once the whole plan has gone through.
         var remembered: [Manifest.Plugin] = []
         var switched: [(slot: String, millis: Double)] = []
@@ -93,8 +93,8 @@ struct Apply {
                         // state (a fresh instance imports exactly once); failing that, the old
                         // instance serves on without what the new one gathered meanwhile.
                         do throws(LoadError) {
-                            let back = try PluginSet.create(before.spec, manifest: running, metrics: hub.metrics.registry, logger: hub.logger,
-                                                            backend: hub.services, library: old.library)
+                            let back = try PluginSet.make(before.spec, manifest: running, metrics: hub.metrics.registry, logger: hub.logger,
+                                                          backend: hub.services)
                             do throws(SwapError) { _ = try slot.swap(to: back, spec: before.spec) } catch {
                                 hub.logger.warning("undo of the swap of \(slot.name): \(error); the earlier version serves without the state gathered since")
                                 hub.router.retire(back.context)
@@ -178,7 +178,7 @@ struct Apply {
         // The pipeline goes before removals, so no new order reaches a slot being removed.
         hub.orders.setPipeline(next.pipeline.compactMap { hub.plugins.slot($0) })
         hub.orders.setDispatchEnabled(next.connectors.contains { $0.subscribes.contains(EventTypes.dispatchRequested) })
-        var removed: [PluginInstance] = []
+        var removed: [any PluginHandle] = []
         for name in removedSlots {
             guard let slot = hub.plugins.slot(name) else { continue }
             hub.plugins.remove(name)

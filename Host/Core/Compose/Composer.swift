@@ -139,6 +139,14 @@ func format2(_ value: Double) -> String {
 private func format0(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
 extension Manifest {
+    /// This manifest with one more slot (last).
+    public func adding(_ spec: Manifest.Plugin) -> Manifest {
+        var copy = Manifest(path: path, directory: directory, listen: listen, plugins: plugins + [spec], pipeline: pipeline)
+        copy.fulfillmentHealth = fulfillmentHealth
+        copy.admin = admin
+        return copy
+    }
+
     /// This manifest with one slot's entry replaced.
     public func replacing(_ spec: Manifest.Plugin) -> Manifest {
         var copy = Manifest(path: path, directory: directory, listen: listen, plugins: plugins.map { $0.slot == spec.slot ? spec : $0 }, pipeline: pipeline)

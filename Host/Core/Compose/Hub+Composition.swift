@@ -6,9 +6,9 @@ extension Hub {
     /// {"manifest", "pipeline", "slots": {slot: {"kind","id","version","sha256","library","fields",
     /// "canary": {"id","version","sha256","percent"}}}}.
     public var compositionSummary: JSONValue {
-        func describe(_ instance: PluginInstance) -> [(key: String, value: JSONValue)] {
+        func describe(_ instance: any PluginHandle) -> [(key: String, value: JSONValue)] {
             [("id", .string(instance.descriptor.id)), ("version", .string(instance.descriptor.version)),
-             ("sha256", .string(instance.library.sha256)), ("library", .string(instance.library.path))]
+             ("sha256", .string(instance.sha256)), ("library", .string(instance.libraryPath)), ("isolation", .string(instance.isolation))]
         }
         let running = manifest
         var slots: [(key: String, value: JSONValue)] = [(plugins.bus.slot, .object([("kind", .string("state_bus"))] + describe(plugins.bus)))]

@@ -110,7 +110,7 @@ final class Planner {
             }
             changes.append(.init(action: .canaryRollback, slot: spec.slot, from: describe(oldCanary), to: nil, detail: "every order back to \(describe(old))"))
         }
-        if !sameLibrary(old, spec) || old.config != spec.config {
+        if !sameLibrary(old, spec) || old.config != spec.config || old.isolation != spec.isolation {
             if let problem = trial(spec, next) { refusals.append(problem); return }
             let action: CompositionPlan.Action = sameLibrary(old, spec) ? .reconfigure : .swap
             let exports = live?.primary.supportsStateExport == true
@@ -164,9 +164,11 @@ final class Planner {
     /// "id version (sha256 prefix)": from the library opened while planning, or the one a
     /// live instance was made from (no file is read or hashed again).
     func describe(_ spec: Manifest.Plugin) -> String {
-        let live = slots.slot(spec.slot).flatMap { slot in slot.instances.first { $0.library.path == spec.library }?.library }
-        guard let library = opened[spec.library] ?? live else { return spec.library }
-        return "\(library.descriptor.id) \(library.descriptor.version) (\(library.sha256.prefix(12)))"
+        if let library = opened[spec.library] {
+            return "\(library.descriptor.id) \(library.descriptor.version) (\(library.sha256.prefix(12)))"
+        }
+        guard let live = slots.slot(spec.slot).flatMap({ slot in slot.instances.first { $0.libraryPath == spec.library } }) else { return spec.library }
+        return "\(live.descriptor.id) \(live.descriptor.version) (\(live.sha256.prefix(12)))"
     }
 
     private func fields(_ spec: Manifest.Plugin) -> String { spec.fields.map { "[" + $0.joined(separator: ", ") + "]" } ?? "all fields" }

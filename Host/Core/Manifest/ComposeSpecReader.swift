@@ -14,6 +14,21 @@ enum ComposeSpecReader {
                 reader.report(node, "\(place).version: '\(text)' is not a semver range (examples: \"^2.1\", \"~1.4.0\", \">=1.2.0 <2.0.0\", \"2.0.3\")")
             }
         }
+        if let node = entry["isolation"], let text = reader.string(node, "\(place).isolation") {
+            if let isolation = Manifest.Isolation(rawValue: text) {
+                if isolation == .process && plugin.kind == .stateBus {
+                    reader.report(node, "\(place).isolation: the state bus runs in the hub's process (every commit goes through it); only other plugins can run isolated")
+                } else {
+                    plugin.isolation = isolation
+                }
+            } else {
+                reader.report(node, "\(place).isolation: '\(text)' is not in_process or process")
+            }
+        }
+        if let node = entry["call_timeout_ms"], let value = reader.int(node, "\(place).call_timeout_ms", range: 100...3_600_000) {
+            plugin.callTimeoutMillis = value
+            if plugin.isolation != .process { reader.report(node, "\(place).call_timeout_ms: only with isolation: process (an in-process call cannot be cut short)") }
+        }
         if let node = entry["canary"] { plugin.canary = readCanary(node, slot: plugin, place: place, reader: reader, directory: directory) }
         if let node = entry["fields"] {
             plugin.fieldsPosition = reader.position(node)

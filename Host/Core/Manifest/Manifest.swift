@@ -51,7 +51,7 @@ public struct Manifest: Sendable {
     }
 
     public struct Plugin: Sendable {
-        public let slot: String
+        public var slot: String
         public let kind: PluginDescriptor.Kind
         /// Absolute path of the library (relative paths resolve against the manifest's folder).
         public var library: String
@@ -73,6 +73,11 @@ public struct Manifest: Sendable {
         public var fields: [String]?
         /// Where `fields:` sits, for messages.
         public var fieldsPosition: Position?
+        /// `isolation:` where the plugin runs: in the hub's process, or in a worker process of
+        /// its own that may crash without taking the hub down.
+        public var isolation: Isolation = .inProcess
+        /// `call_timeout_ms:` (isolation: process) a call that takes longer kills the worker.
+        public var callTimeoutMillis = 60_000
 
         /// The config plugins see (create's JSON and config_get alike), with `_manifest_dir` set.
         public func effectiveConfig(manifestDirectory: String) -> JSONValue {
@@ -98,6 +103,11 @@ public struct Manifest: Sendable {
             writer.value(effectiveConfig(manifestDirectory: manifestDirectory))
             return writer.bytes
         }
+    }
+
+    public enum Isolation: String, Sendable, Equatable {
+        case inProcess = "in_process"
+        case process
     }
 
     /// A second version of a slot's plugin beside the first (`canary:` under a plugin).

@@ -9,7 +9,7 @@ import Glibc
 /// Reads a manifest and reports every problem with its position, not just the first.
 public enum ManifestParser {
     public static let topLevelKeys = ["version", "listen", "plugins", "pipeline", "fulfillment_health", "admin"]
-    public static let pluginKeys = ["kind", "library", "sha256", "config", "subscribes", "retry", "description", "concurrency", "circuit", "reconcile", "version", "canary", "fields"]
+    public static let pluginKeys = ["kind", "library", "sha256", "config", "subscribes", "retry", "description", "concurrency", "circuit", "reconcile", "version", "canary", "fields", "isolation", "call_timeout_ms"]
     public static let retryKeys = ["max_attempts", "initial_backoff_ms", "max_backoff_ms"]
 
     public static func load(path: String) throws(ManifestError) -> Manifest {

@@ -82,7 +82,7 @@ public final class EventRouter: Sendable {
             }
             sub.lane.async { [logger, matching] in
                 for event in matching {
-                    guard let instance = sub.context.instance, !instance.isDestroyed else { return }
+                    guard let instance = sub.context.handle, !instance.isDestroyed else { return }
                     do throws(PluginCallError) {
                         try instance.onEvent(event)
                     } catch {

@@ -132,10 +132,10 @@ public final class Hub: Sendable {
         var slots: [LiveSlot] = []
         do throws(LoadError) {
             for spec in manifest.plugins where spec.kind != .stateBus {
-                let instance = try PluginSet.create(spec, manifest: manifest, metrics: metrics.registry, logger: logger, backend: services)
+                let instance = try PluginSet.make(spec, manifest: manifest, metrics: metrics.registry, logger: logger, backend: services)
                 slots.append(LiveSlot(spec: spec, instance: instance))
                 if let canary = spec.canarySpec {
-                    let second = try PluginSet.create(canary, manifest: manifest, metrics: metrics.registry, logger: logger, backend: services)
+                    let second = try PluginSet.make(canary, manifest: manifest, metrics: metrics.registry, logger: logger, backend: services)
                     do throws(SwapError) { _ = try slots.last!.startCanary(second, spec: canary, percent: spec.canary!.percent) } catch {
                         second.destroy()
                         throw LoadError(.createFailed, path: canary.library, "\(error)")

@@ -13,8 +13,8 @@ extension LiveSlot {
     /// in flight finished, quiesce the old version, export its state, import it into the new
     /// one, switch. Returns the retired version, for the caller to destroy once it has stopped
     /// receiving events. Nothing changes when a step fails.
-    func swap(to next: PluginInstance, spec: Manifest.Plugin, quiesceMillis: UInt64 = 5_000) throws(SwapError) -> PluginInstance {
-        try exclusive { (routing: inout Routing) throws(SwapError) -> PluginInstance in
+    func swap(to next: any PluginHandle, spec: Manifest.Plugin, quiesceMillis: UInt64 = 5_000) throws(SwapError) -> any PluginHandle {
+        try exclusive { (routing: inout Routing) throws(SwapError) -> any PluginHandle in
             try hand(from: routing.primary, to: next, quiesceMillis: quiesceMillis)
             let old = routing.primary
             routing.primary = next
@@ -25,8 +25,8 @@ extension LiveSlot {
 
     /// Starts a canary: the new version gets a copy of the primary's state, then `percent` of
     /// orders. Replaces a canary already running (returned, to retire).
-    func startCanary(_ canary: PluginInstance, spec: Manifest.Plugin, percent: Int) throws(SwapError) -> PluginInstance? {
-        try exclusive { (routing: inout Routing) throws(SwapError) -> PluginInstance? in
+    func startCanary(_ canary: any PluginHandle, spec: Manifest.Plugin, percent: Int) throws(SwapError) -> (any PluginHandle)? {
+        try exclusive { (routing: inout Routing) throws(SwapError) -> (any PluginHandle)? in
             try copyState(from: routing.primary, to: canary)
             let previous = routing.canary
             routing.canary = canary
@@ -40,8 +40,8 @@ extension LiveSlot {
 
     /// Promotes the canary: the primary's state is handed to it (merged with what it gathered),
     /// then it serves every order. Returns the retired primary.
-    func promoteCanary(quiesceMillis: UInt64 = 5_000) throws(SwapError) -> PluginInstance {
-        try exclusive { (routing: inout Routing) throws(SwapError) -> PluginInstance in
+    func promoteCanary(quiesceMillis: UInt64 = 5_000) throws(SwapError) -> any PluginHandle {
+        try exclusive { (routing: inout Routing) throws(SwapError) -> any PluginHandle in
             guard let canary = routing.canary, let canarySpec = routing.canarySpec else {
                 throw SwapError(slot: name, step: "promote", message: "no canary is running")
             }
@@ -55,8 +55,8 @@ extension LiveSlot {
     }
 
     /// Ends the canary: every order goes to the primary again. Returns the retired canary.
-    func rollBackCanary() -> PluginInstance? {
-        exclusive { (routing: inout Routing) -> PluginInstance? in
+    func rollBackCanary() -> (any PluginHandle)? {
+        exclusive { (routing: inout Routing) -> (any PluginHandle)? in
             let canary = routing.canary
             routing.canary = nil
             routing.canarySpec = nil
@@ -69,7 +69,7 @@ extension LiveSlot {
     /// The slot's manifest entry changed in ways that need no new instance (grants).
     func update(spec: Manifest.Plugin) { exclusive { (routing: inout Routing) in routing.spec = spec } }
 
-    private func hand(from old: PluginInstance, to next: PluginInstance, quiesceMillis: UInt64) throws(SwapError) {
+    private func hand(from old: any PluginHandle, to next: any PluginHandle, quiesceMillis: UInt64) throws(SwapError) {
         do throws(PluginCallError) {
             try old.quiesce(deadlineMonotonicNanos: Clock.monotonicNanos() + quiesceMillis * 1_000_000)
         } catch {
@@ -78,7 +78,7 @@ extension LiveSlot {
         try copyState(from: old, to: next)
     }
 
-    private func copyState(from old: PluginInstance, to next: PluginInstance) throws(SwapError) {
+    private func copyState(from old: any PluginHandle, to next: any PluginHandle) throws(SwapError) {
         let exported: (bytes: [UInt8], schema: UInt32)?
         do throws(PluginCallError) { exported = try old.exportState() } catch {
             throw SwapError(slot: name, step: "export_state of \(old.descriptor.id) \(old.descriptor.version)", message: error.message)

@@ -13,9 +13,9 @@ public final class LiveSlot: Sendable {
     public let kind: PluginDescriptor.Kind
 
     public struct Routing: Sendable {
-        public var primary: PluginInstance
+        public var primary: any PluginHandle
         public var spec: Manifest.Plugin
-        public var canary: PluginInstance?
+        public var canary: (any PluginHandle)?
         public var canarySpec: Manifest.Plugin?
         /// Share of orders (0–100) the canary serves.
         public var percent: Int = 0
@@ -24,7 +24,7 @@ public final class LiveSlot: Sendable {
     private let lock = SwapLock()
     private let routing: Mutex<Routing>
 
-    init(spec: Manifest.Plugin, instance: PluginInstance) {
+    init(spec: Manifest.Plugin, instance: any PluginHandle) {
         name = spec.slot
         kind = spec.kind
         routing = Mutex(Routing(primary: instance, spec: spec))
@@ -37,15 +37,15 @@ public final class LiveSlot: Sendable {
 
     /// What serves the slot now.
     public var current: Routing { routing.withLock { $0 } }
-    public var primary: PluginInstance { routing.withLock { $0.primary } }
+    public var primary: any PluginHandle { routing.withLock { $0.primary } }
     /// Every live instance (primary first), e.g. for health and metrics.
-    public var instances: [PluginInstance] { routing.withLock { r in [r.primary] + (r.canary.map { [$0] } ?? []) } }
+    public var instances: [any PluginHandle] { routing.withLock { r in [r.primary] + (r.canary.map { [$0] } ?? []) } }
 
     /// Runs `body` with the instance that serves `order` (nil: the primary). Waits while a
     /// swap is switching; never call `use` again from inside `body` on the same slot.
-    public func use<R, E: Error>(order: String?, _ body: (PluginInstance) throws(E) -> R) throws(E) -> R {
+    public func use<R, E: Error>(order: String?, _ body: (any PluginHandle) throws(E) -> R) throws(E) -> R {
         try lock.shared { () throws(E) -> R in
-            let instance = routing.withLock { r -> PluginInstance in
+            let instance = routing.withLock { r -> any PluginHandle in
                 guard let canary = r.canary, let order, Self.bucket(order) < r.percent else { return r.primary }
                 return canary
             }

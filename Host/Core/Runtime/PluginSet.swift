@@ -20,12 +20,12 @@ public final class PluginSet: Sendable {
     public func slot(_ name: String) -> LiveSlot? { live.withLock { $0.first { $0.name == name } } }
 
     /// The instance serving a slot now (the bus for the bus's slot; the primary otherwise).
-    public func instance(_ slot: String) -> PluginInstance? {
+    public func instance(_ slot: String) -> (any PluginHandle)? {
         slot == bus.slot ? bus : self.slot(slot)?.primary
     }
 
     /// Every live instance, bus first (canaries after their primary).
-    public var instances: [PluginInstance] { [bus] + slots.flatMap(\.instances) }
+    public var instances: [any PluginHandle] { [bus] + slots.flatMap(\.instances) }
 
     func add(_ slot: LiveSlot) { live.withLock { $0.append(slot) } }
     func remove(_ name: String) { live.withLock { $0.removeAll { $0.name == name } } }
@@ -54,6 +54,35 @@ public final class PluginSet: Sendable {
         pluginLogger[metadataKey: "slot"] = "\(spec.slot)"
         let context = HostContext(slot: spec.slot, config: spec.effectiveConfig(manifestDirectory: manifest.directory), logger: pluginLogger, metrics: metrics, backend: backend)
         return try PluginInstance(library: library, context: context, configJSON: spec.configJSON(manifestDirectory: manifest.directory))
+    }
+
+    /// An instance for a slot, where its manifest entry says it runs: in this process, or in
+    /// a worker process of its own (`isolation: process`).
+    static func make(_ spec: Manifest.Plugin, manifest: Manifest, metrics: MetricsRegistry, logger: Logger,
+                     backend: (any HostServicesBackend)?, library opened: PluginLibrary? = nil) throws(LoadError) -> any PluginHandle {
+        guard spec.isolation == .process else {
+            return try create(spec, manifest: manifest, metrics: metrics, logger: logger, backend: backend, library: opened)
+        }
+        var pluginLogger = logger
+        pluginLogger[metadataKey: "slot"] = "\(spec.slot)"
+        let context = HostContext(slot: spec.slot, config: spec.effectiveConfig(manifestDirectory: manifest.directory), logger: pluginLogger, metrics: metrics, backend: backend)
+        let restarts = metrics.define("orderhub_plugin_worker_restarts_total", kind: .counter,
+                                      help: "Times a plugin's worker process died and was restarted", labels: "slot=\"\(spec.slot)\"")
+        let slot = spec.slot
+        return try RemotePlugin(library: spec.library, sha256: spec.sha256, context: context,
+                                configJSON: spec.configJSON(manifestDirectory: manifest.directory), callTimeoutMillis: spec.callTimeoutMillis,
+                                logger: pluginLogger) { [weak backend] reason, count in
+            metrics.record(restarts, 1)
+            // On the log as a hub-wide event (no order), beside the order's own plugin.call_failed.
+            var data = JSONWriter()
+            data.object { o in
+                o.field("slot", slot)
+                o.field("reason", reason)
+                o.field("restarts", Int64(count))
+            }
+            _ = backend?.publish(from: slot, BusEvent(id: "", source: "/orderhub/host", type: "com.orderhub.plugin.worker_restarted.v1", subject: "",
+                                                      data: data.bytes, producer: "host", timeUnixNanos: 0, sequence: 0))
+        }
     }
 
     /// Destroys every instance, bus last. Libraries stay mapped (never dlclose'd).

@@ -1,0 +1,218 @@
+import Dispatch
+import HubJSON
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The worker process side of `isolation: process` (`orderhub plugin-host`): dlopens one
+/// plugin, creates one instance, and serves the hub's calls over the socket on its stdin
+/// until the hub closes it. A crash here ends this process only; the hub restarts it.
+public enum PluginWorker {
+    /// Serves until the hub hangs up; returns the process's exit status.
+    public static func serve(logger: Logger) -> Int32 {
+        let channel = FrameChannel(fd: 0)
+        let services = RemoteServices(channel: channel)
+        guard let first = channel.receive(), first.kind == .call else { return 2 }
+        var request = WireReader(first.payload)
+        let instance: PluginInstance
+        do {
+            guard try request.u8() == Method.create.rawValue else { return 2 }
+            let slot = try request.string(), path = try request.string(), sha = try request.string(), config = try request.data()
+            let library = try PluginLibrary(path: path, expectedSHA256: sha.isEmpty ? nil : sha)
+            let parsed = (try? JSONParser.parse(config)) ?? .object([])
+            let context = HostContext(slot: slot, config: parsed, logger: logger, metrics: MetricsRegistry(), backend: services)
+            instance = try PluginInstance(library: library, context: context, configJSON: config)
+        } catch let error as LoadError {
+            channel.send(.reply, id: first.id, Reply.failure(error.code == .createFailed ? 1 : 2, error.message))
+            return 0
+        } catch {
+            channel.send(.reply, id: first.id, Reply.failure(2, "\(error)"))
+            return 0
+        }
+        var hello = WireWriter()
+        hello.i32(0)
+        hello.string("")
+        hello.descriptor(instance.descriptor)
+        hello.string(instance.library.sha256)
+        for feature in [instance.acceptsCallbacks, instance.answersStatusQueries, instance.supportsControl, instance.supportsStateExport] {
+            hello.bool(feature)
+        }
+        channel.send(.reply, id: first.id, hello.bytes)
+        let calls = DispatchQueue(label: "orderhub.worker.calls", attributes: .concurrent)
+        let group = DispatchGroup()
+        while let frame = channel.receive() {
+            switch frame.kind {
+            case .serviceReply:
+                services.complete(frame.id, frame.payload)
+            case .call:
+                if frame.payload.first == Method.destroy.rawValue {
+                    group.wait()
+                    instance.destroy()
+                    channel.send(.reply, id: frame.id, Reply.ok([]))
+                    channel.shutDown()
+                    return 0
+                }
+                group.enter()
+                calls.async {
+                    channel.send(.reply, id: frame.id, perform(instance, frame.payload))
+                    group.leave()
+                }
+            default:
+                continue
+            }
+        }
+        // The hub went away without a destroy: nothing more can reach this instance.
+        return 0
+    }
+
+    /// One call: decode its arguments, call the instance, encode the answer.
+    static func perform(_ instance: PluginInstance, _ payload: [UInt8]) -> [UInt8] {
+        var r = WireReader(payload)
+        do {
+            guard let method = Method(rawValue: try r.u8()) else { return Reply.failure(2, "unknown method") }
+            switch method {
+            case .evaluate: return Reply.ok(try instance.evaluate(try r.order()))
+            case .score: return Reply.ok(try instance.score(try r.order()))
+            case .deliver:
+                do {
+                    return Reply.ok(try instance.deliver(try r.event()))
+                } catch let failure as PluginInstance.DeliveryFailure {
+                    var w = WireWriter()
+                    w.i32(failure.error.status)
+                    w.string(failure.error.message)
+                    w.i64(Int64(failure.retryAfterMillis ?? -1))
+                    return w.bytes
+                }
+            case .inbound: return Reply.ok(try instance.inbound(try r.event(), requestJSON: try r.data(), rawBody: try r.data()))
+            case .queryStatus: return Reply.ok(try instance.queryStatus(try r.data()))
+            case .control: return Reply.ok(try instance.control(try r.string(), try r.data()))
+            case .health: return instance.health().map(Reply.ok) ?? Reply.failure(8, "no health")
+            case .quiesce:
+                try instance.quiesce(deadlineMonotonicNanos: try r.u64())
+                return Reply.ok([])
+            case .exportState:
+                guard let state = try instance.exportState() else { return Reply.failure(8, "no state") }
+                var w = WireWriter()
+                w.i32(0)
+                w.string("")
+                w.data(state.bytes)
+                w.u32(state.schema)
+                return w.bytes
+            case .importState:
+                try instance.importState(try r.data(), schema: try r.u32())
+                return Reply.ok([])
+            case .onEvent:
+                try instance.onEvent(try r.event())
+                return Reply.ok([])
+            case .create, .destroy: return Reply.failure(6, "not allowed now")
+            }
+        } catch let error as PluginCallError {
+            return Reply.failure(error.status, error.message)
+        } catch {
+            return Reply.failure(1, "\(error)")
+        }
+    }
+}
+
+/// Reply payloads: i32 status, string message, then the result.
+enum Reply {
+    static func ok(_ result: [UInt8]) -> [UInt8] {
+        var w = WireWriter()
+        w.i32(0)
+        w.string("")
+        w.data(result)
+        return w.bytes
+    }
+
+    static func failure(_ status: Int32, _ message: String) -> [UInt8] {
+        var w = WireWriter()
+        w.i32(status)
+        w.string(message)
+        return w.bytes
+    }
+}
+
+/// Inside the worker: the host services a plugin calls, asked of the hub over the socket.
+final class RemoteServices: HostServicesBackend {
+    private let channel: FrameChannel
+    private let nextID = Atomic<UInt64>(1)
+    private let waiting = Mutex<[UInt64: Waiter]>([:])
+
+    final class Waiter: Sendable {
+        let done = DispatchSemaphore(value: 0)
+        let answer = Mutex<[UInt8]?>(nil)
+    }
+
+    init(channel: FrameChannel) { self.channel = channel }
+
+    func complete(_ id: UInt64, _ payload: [UInt8]) {
+        guard let waiter = waiting.withLock({ $0.removeValue(forKey: id) }) else { return }
+        waiter.answer.withLock { $0 = payload }
+        waiter.done.signal()
+    }
+
+    /// Sends a service request and waits for the hub's answer (nil when the hub is gone).
+    private func ask(_ service: Service, _ build: (inout WireWriter) -> Void) -> WireReader? {
+        let id = nextID.add(1, ordering: .relaxed).oldValue
+        let waiter = Waiter()
+        waiting.withLock { $0[id] = waiter }
+        var w = WireWriter()
+        w.u8(service.rawValue)
+        build(&w)
+        guard channel.send(.service, id: id, w.bytes) else {
+            waiting.withLock { _ = $0.removeValue(forKey: id) }
+            return nil
+        }
+        waiter.done.wait()
+        return waiter.answer.withLock { $0 }.map(WireReader.init)
+    }
+
+    func publish(from slot: String, _ event: BusEvent) -> Int32 {
+        guard var r = ask(.publish, { $0.event(event) }) else { return 7 }
+        return (try? r.i32()) ?? 7
+    }
+
+    func subscribe(_ context: HostContext, pattern: String) -> UInt64 {
+        guard var r = ask(.subscribe, { $0.string(pattern) }) else { return 0 }
+        return (try? r.u64()) ?? 0
+    }
+
+    func unsubscribe(_ context: HostContext, id: UInt64) -> Int32 {
+        guard var r = ask(.unsubscribe, { $0.u64(id) }) else { return 7 }
+        return (try? r.i32()) ?? 7
+    }
+
+    func kvGet(namespace: String, key: String) -> Result<(value: [UInt8], revision: UInt64)?, PluginCallError> {
+        guard var r = ask(.kvGet, { $0.string(key) }) else { return .failure(Self.gone("kv_get")) }
+        do {
+            let status = try r.i32(), message = try r.string()
+            if status == 8 { return .success(nil) }
+            guard status == 0 else { return .failure(PluginCallError(plugin: namespace, call: "kv_get", status: status, message: message)) }
+            return .success((try r.data(), try r.u64()))
+        } catch {
+            return .failure(Self.gone("kv_get"))
+        }
+    }
+
+    func kvPut(namespace: String, key: String, value: [UInt8], expectedRevision: UInt64) -> Result<UInt64, PluginCallError> {
+        guard var r = ask(.kvPut, { w in
+            w.string(key)
+            w.data(value)
+            w.u64(expectedRevision)
+        }) else { return .failure(Self.gone("kv_put")) }
+        do {
+            let status = try r.i32(), message = try r.string()
+            guard status == 0 else { return .failure(PluginCallError(plugin: namespace, call: "kv_put", status: status, message: message)) }
+            return .success(try r.u64())
+        } catch {
+            return .failure(Self.gone("kv_put"))
+        }
+    }
+
+    static func gone(_ call: String) -> PluginCallError {
+        PluginCallError(plugin: "worker", call: call, status: 3, message: "the hub did not answer")
+    }
+}

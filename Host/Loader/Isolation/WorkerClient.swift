@@ -1,0 +1,244 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// The hub's side of one plugin worker process: starts it (`orderhub plugin-host`, the
+/// socket as its stdin), creates the instance in it, sends calls and waits for replies,
+/// answers the host services the plugin asks for, and restarts the worker with backoff when
+/// it dies. Calls in flight when it dies fail (HUB_INTERNAL); calls while it restarts fail
+/// fast (HUB_AGAIN), so a connector retries and the pipeline holds the order for a person.
+final class WorkerClient: Sendable {
+    struct Spec: Sendable {
+        let slot: String
+        let library: String
+        let sha256: String?
+        let configJSON: [UInt8]
+        /// A call that takes longer kills the worker (a hung plugin is a crashed one).
+        let callTimeoutMillis: Int
+    }
+
+    /// What the worker said about its instance once created.
+    struct Hello: Sendable {
+        let descriptor: PluginDescriptor
+        let sha256: String
+        let acceptsCallbacks: Bool
+        let answersStatusQueries: Bool
+        let supportsControl: Bool
+        let supportsStateExport: Bool
+    }
+
+    private struct Live: Sendable {
+        var channel: FrameChannel?
+        var pid: Int32 = 0
+        var generation = 0
+        var restarts = 0
+        var stopping = false
+        var startedAt: UInt64 = 0
+    }
+
+    final class Waiter: Sendable {
+        let done = DispatchSemaphore(value: 0)
+        let answer = Mutex<[UInt8]?>(nil)
+    }
+
+    let spec: Spec
+    private let logger: Logger
+    private let live = Mutex(Live())
+    private let waiting = Mutex<[UInt64: Waiter]>([:])
+    private let nextID = Atomic<UInt64>(1)
+    /// Serves the plugin's host-service requests (set once the remote handle exists).
+    private let serve = Mutex<(@Sendable (Service, inout WireReader) -> [UInt8])?>(nil)
+    /// Told when the worker dies: (reason, restarts so far).
+    private let crashed = Mutex<(@Sendable (String, Int) -> Void)?>(nil)
+
+    /// The program that hosts workers: ORDERHUB_PLUGIN_HOST, else `orderhub` beside this executable.
+    static var executable: String {
+        if let path = ProcessInfo.processInfo.environment["ORDERHUB_PLUGIN_HOST"], !path.isEmpty { return path }
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "orderhub"
+        return (me as NSString).deletingLastPathComponent + "/orderhub"
+    }
+
+    init(spec: Spec, logger: Logger) {
+        self.spec = spec
+        self.logger = logger
+    }
+
+    func onService(_ body: @escaping @Sendable (Service, inout WireReader) -> [UInt8]) { serve.withLock { $0 = body } }
+    func onCrash(_ body: @escaping @Sendable (String, Int) -> Void) { crashed.withLock { $0 = body } }
+
+    /// Starts the worker and creates the instance in it; a refusal is the plugin's own.
+    func start() throws(LoadError) -> Hello {
+        let (channel, pid) = try launch()
+        let generation = live.withLock { l -> Int in
+            l.channel = channel
+            l.pid = pid
+            l.generation += 1
+            l.startedAt = Clock.monotonicNanos()
+            return l.generation
+        }
+        startReader(channel, pid: pid, generation: generation)
+        var w = WireWriter()
+        w.u8(Method.create.rawValue)
+        w.string(spec.slot)
+        w.string(spec.library)
+        w.string(spec.sha256 ?? "")
+        w.data(spec.configJSON)
+        let reply: [UInt8]
+        switch call(w.bytes, timeoutMillis: 60_000) {
+        case .success(let bytes): reply = bytes
+        case .failure(let error): throw LoadError(.createFailed, path: spec.library, "worker for slot '\(spec.slot)': \(error.message)")
+        }
+        var r = WireReader(reply)
+        do {
+            let status = try r.i32(), message = try r.string()
+            guard status == 0 else {
+                giveUp(first: generation == 1)
+                throw LoadError(status == 1 ? .createFailed : .entryFailed, path: spec.library, "\(message) (in its worker process)")
+            }
+            return Hello(descriptor: try r.descriptor(), sha256: try r.string(), acceptsCallbacks: try r.bool(), answersStatusQueries: try r.bool(),
+                         supportsControl: try r.bool(), supportsStateExport: try r.bool())
+        } catch let error as LoadError {
+            throw error
+        } catch {
+            giveUp(first: generation == 1)
+            throw LoadError(.entryFailed, path: spec.library, "worker for slot '\(spec.slot)' answered garbage: \(error)")
+        }
+    }
+
+    private func launch() throws(LoadError) -> (FrameChannel, Int32) {
+        guard let (hubEnd, workerEnd) = FrameChannel.pair() else {
+            throw LoadError(.createFailed, path: spec.library, "cannot make a socket for the worker: \(String(cString: strerror(errno)))")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["plugin-host", "--slot", spec.slot]
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BACKTRACE"] = "enable=no"  // a crash is reported by the hub; restart fast
+        process.environment = environment
+        process.standardInput = FileHandle(fileDescriptor: workerEnd, closeOnDealloc: false)
+        do { try process.run() } catch {
+            close(hubEnd)
+            close(workerEnd)
+            throw LoadError(.createFailed, path: spec.library, "cannot start the worker \(Self.executable): \(error)")
+        }
+        close(workerEnd)
+        return (FrameChannel(fd: hubEnd), process.processIdentifier)
+    }
+
+    private func startReader(_ channel: FrameChannel, pid: Int32, generation: Int) {
+        let thread = Thread { [self] in
+            while let frame = channel.receive() {
+                switch frame.kind {
+                case .reply:
+                    guard let waiter = waiting.withLock({ $0.removeValue(forKey: frame.id) }) else { continue }
+                    waiter.answer.withLock { $0 = frame.payload }
+                    waiter.done.signal()
+                case .service:
+                    // Off the reader: a service may wait on the bus while replies keep coming.
+                    DispatchQueue.global().async { [self] in
+                        var r = WireReader(frame.payload)
+                        let kind = (try? r.u8()).flatMap(Service.init(rawValue:))
+                        let answer = kind.flatMap { service in serve.withLock({ $0 }).map { $0(service, &r) } } ?? Reply.failure(2, "unknown service")
+                        channel.send(.serviceReply, id: frame.id, answer)
+                    }
+                default: continue
+                }
+            }
+            channel.close()
+            ended(pid: pid, generation: generation)
+        }
+        thread.name = "orderhub.worker.\(spec.slot)"
+        thread.start()
+    }
+
+    /// The worker's socket closed: fail what waits, report, restart unless stopping.
+    private func ended(pid: Int32, generation: Int) {
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        let signal = status & 0x7f
+        let reason = signal != 0 ? "killed by signal \(signal)\(signal == 6 ? " (abort)" : signal == 11 ? " (segmentation fault)" : signal == 9 ? " (kill)" : "")" : "exited with status \((status >> 8) & 0xff)"
+        let (current, stopping, restarts) = live.withLock { l -> (Bool, Bool, Int) in
+            guard l.generation == generation else { return (false, l.stopping, l.restarts) }
+            l.channel = nil
+            if !l.stopping { l.restarts += 1 }
+            return (true, l.stopping, l.restarts)
+        }
+        let orphans = waiting.withLock { all -> [Waiter] in
+            let list = Array(all.values)
+            all.removeAll()
+            return list
+        }
+        for waiter in orphans { waiter.done.signal() }  // no answer: the caller reports the crash
+        guard current, !stopping else { return }
+        logger.error("plugin worker for slot '\(spec.slot)' \(reason); restarting it (restart \(restarts))")
+        crashed.withLock { $0 }?(reason, restarts)
+        restart(after: restarts)
+    }
+
+    private func restart(after restarts: Int) {
+        let delay = min(5_000, 10 << min(restarts - 1, 9))
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delay)) { [self] in
+            guard !live.withLock({ $0.stopping }) else { return }
+            do throws(LoadError) { _ = try start() } catch {
+                logger.error("plugin worker for slot '\(spec.slot)' did not come back: \(error.message); trying again")
+                let next = live.withLock { l -> Int in
+                    l.restarts += 1
+                    return l.restarts
+                }
+                restart(after: next)
+            }
+        }
+    }
+
+    /// Sends one call and waits for its reply payload.
+    func call(_ payload: [UInt8], timeoutMillis: Int? = nil) -> Result<[UInt8], PluginCallError> {
+        guard let channel = live.withLock({ $0.channel }) else {
+            return .failure(PluginCallError(plugin: spec.slot, call: "worker", status: 3, message: "the plugin's worker process is restarting"))
+        }
+        let id = nextID.add(1, ordering: .relaxed).oldValue
+        let waiter = Waiter()
+        waiting.withLock { $0[id] = waiter }
+        guard channel.send(.call, id: id, payload) else {
+            waiting.withLock { _ = $0.removeValue(forKey: id) }
+            return .failure(PluginCallError(plugin: spec.slot, call: "worker", status: 3, message: "the plugin's worker process is gone (restarting)"))
+        }
+        let limit = timeoutMillis ?? spec.callTimeoutMillis
+        if waiter.done.wait(timeout: .now() + .milliseconds(limit)) == .timedOut {
+            waiting.withLock { _ = $0.removeValue(forKey: id) }
+            // A plugin that does not answer is as good as crashed: the worker is killed and restarted.
+            let pid = live.withLock { $0.pid }
+            if pid > 0 { kill(pid, SIGKILL) }
+            return .failure(PluginCallError(plugin: spec.slot, call: "worker", status: 4, message: "no answer from the plugin's worker in \(limit) ms; it was killed and is restarting"))
+        }
+        guard let answer = waiter.answer.withLock({ $0 }) else {
+            return .failure(PluginCallError(plugin: spec.slot, call: "worker", status: 7, message: "the plugin's worker process crashed during the call; it is restarting"))
+        }
+        return .success(answer)
+    }
+
+    var restarts: Int { live.withLock { $0.restarts } }
+
+    /// A worker whose instance could not be created: on the first start the caller is told
+    /// and nothing restarts; on a restart, the restart loop tries again after its backoff.
+    private func giveUp(first: Bool) {
+        let channel = live.withLock { l -> FrameChannel? in
+            if first { l.stopping = true }
+            return l.channel
+        }
+        channel?.shutDown()
+    }
+
+    /// Destroys the instance in the worker and lets the worker exit.
+    func stop() {
+        let channel = live.withLock { l -> FrameChannel? in
+            l.stopping = true
+            return l.channel
+        }
+        guard let channel else { return }
+        var w = WireWriter()
+        w.u8(Method.destroy.rawValue)
+        _ = call(w.bytes, timeoutMillis: 5_000)
+        channel.shutDown()
+    }
+}
