@@ -15,23 +15,73 @@ public enum PluginWorker {
     public static func serve(logger: Logger) -> Int32 {
         let channel = FrameChannel(fd: 0)
         let services = RemoteServices(channel: channel)
-        guard let first = channel.receive(), first.kind == .call else { return 2 }
-        var request = WireReader(first.payload)
-        let instance: PluginInstance
+        let made = Mutex<PluginInstance?>(nil)
+        let calls = DispatchQueue(label: "orderhub.worker.calls", attributes: .concurrent)
+        let group = DispatchGroup()
+        // This thread only reads: the plugin's create and calls run on `calls`, so the host
+        // services they ask for (answered by frames this loop reads) never wait on it.
+        while let frame = channel.receive() {
+            switch frame.kind {
+            case .serviceReply:
+                services.complete(frame.id, frame.payload)
+            case .call where frame.payload.first == Method.create.rawValue:
+                group.enter()
+                calls.async {
+                    defer { group.leave() }
+                    switch create(frame.payload, services: services, logger: logger) {
+                    case .success(let instance):
+                        made.withLock { $0 = instance }
+                        channel.send(.reply, id: frame.id, hello(instance))
+                    case .failure(let refusal):
+                        channel.send(.reply, id: frame.id, refusal.reply)
+                        channel.shutDown()
+                    }
+                }
+            case .call where frame.payload.first == Method.destroy.rawValue:
+                group.wait()
+                made.withLock { $0 }?.destroy()
+                channel.send(.reply, id: frame.id, Reply.ok([]))
+                channel.shutDown()
+                return 0
+            case .call:
+                group.enter()
+                calls.async {
+                    defer { group.leave() }
+                    guard let instance = made.withLock({ $0 }) else {
+                        channel.send(.reply, id: frame.id, Reply.failure(6, "the instance is not created yet"))
+                        return
+                    }
+                    channel.send(.reply, id: frame.id, perform(instance, frame.payload))
+                }
+            default:
+                continue
+            }
+        }
+        // The hub went away without a destroy: nothing more can reach this instance.
+        return 0
+    }
+
+    struct Refusal: Error {
+        let reply: [UInt8]
+    }
+
+    private static func create(_ payload: [UInt8], services: RemoteServices, logger: Logger) -> Result<PluginInstance, Refusal> {
+        var request = WireReader(payload)
         do {
-            guard try request.u8() == Method.create.rawValue else { return 2 }
+            _ = try request.u8()
             let slot = try request.string(), path = try request.string(), sha = try request.string(), config = try request.data()
             let library = try PluginLibrary(path: path, expectedSHA256: sha.isEmpty ? nil : sha)
             let parsed = (try? JSONParser.parse(config)) ?? .object([])
             let context = HostContext(slot: slot, config: parsed, logger: logger, metrics: MetricsRegistry(), backend: services)
-            instance = try PluginInstance(library: library, context: context, configJSON: config)
+            return .success(try PluginInstance(library: library, context: context, configJSON: config))
         } catch let error as LoadError {
-            channel.send(.reply, id: first.id, Reply.failure(error.code == .createFailed ? 1 : 2, error.message))
-            return 0
+            return .failure(Refusal(reply: Reply.failure(error.code == .createFailed ? 1 : 2, error.message)))
         } catch {
-            channel.send(.reply, id: first.id, Reply.failure(2, "\(error)"))
-            return 0
+            return .failure(Refusal(reply: Reply.failure(2, "\(error)")))
         }
+    }
+
+    private static func hello(_ instance: PluginInstance) -> [UInt8] {
         var hello = WireWriter()
         hello.i32(0)
         hello.string("")
@@ -40,32 +90,7 @@ public enum PluginWorker {
         for feature in [instance.acceptsCallbacks, instance.answersStatusQueries, instance.supportsControl, instance.supportsStateExport] {
             hello.bool(feature)
         }
-        channel.send(.reply, id: first.id, hello.bytes)
-        let calls = DispatchQueue(label: "orderhub.worker.calls", attributes: .concurrent)
-        let group = DispatchGroup()
-        while let frame = channel.receive() {
-            switch frame.kind {
-            case .serviceReply:
-                services.complete(frame.id, frame.payload)
-            case .call:
-                if frame.payload.first == Method.destroy.rawValue {
-                    group.wait()
-                    instance.destroy()
-                    channel.send(.reply, id: frame.id, Reply.ok([]))
-                    channel.shutDown()
-                    return 0
-                }
-                group.enter()
-                calls.async {
-                    channel.send(.reply, id: frame.id, perform(instance, frame.payload))
-                    group.leave()
-                }
-            default:
-                continue
-            }
-        }
-        // The hub went away without a destroy: nothing more can reach this instance.
-        return 0
+        return hello.bytes
     }
 
     /// One call: decode its arguments, call the instance, encode the answer.

@@ -28,8 +28,16 @@ final class WorkerClient: Sendable {
         let supportsStateExport: Bool
     }
 
+    /// Foundation's Process is not Sendable; it is only touched under `live`'s lock or by the
+    /// reader thread of its own generation once the socket closed.
+    final class Child: @unchecked Sendable {
+        let process: Process
+        init(_ process: Process) { self.process = process }
+    }
+
     private struct Live: Sendable {
         var channel: FrameChannel?
+        var child: Child?
         var pid: Int32 = 0
         var generation = 0
         var restarts = 0
@@ -69,15 +77,17 @@ final class WorkerClient: Sendable {
 
     /// Starts the worker and creates the instance in it; a refusal is the plugin's own.
     func start() throws(LoadError) -> Hello {
-        let (channel, pid) = try launch()
+        let (channel, child) = try launch()
+        let pid = child.process.processIdentifier
         let generation = live.withLock { l -> Int in
             l.channel = channel
+            l.child = child
             l.pid = pid
             l.generation += 1
             l.startedAt = Clock.monotonicNanos()
             return l.generation
         }
-        startReader(channel, pid: pid, generation: generation)
+        startReader(channel, child: child, generation: generation)
         var w = WireWriter()
         w.u8(Method.create.rawValue)
         w.string(spec.slot)
@@ -106,7 +116,7 @@ final class WorkerClient: Sendable {
         }
     }
 
-    private func launch() throws(LoadError) -> (FrameChannel, Int32) {
+    private func launch() throws(LoadError) -> (FrameChannel, Child) {
         guard let (hubEnd, workerEnd) = FrameChannel.pair() else {
             throw LoadError(.createFailed, path: spec.library, "cannot make a socket for the worker: \(String(cString: strerror(errno)))")
         }
@@ -123,10 +133,10 @@ final class WorkerClient: Sendable {
             throw LoadError(.createFailed, path: spec.library, "cannot start the worker \(Self.executable): \(error)")
         }
         close(workerEnd)
-        return (FrameChannel(fd: hubEnd), process.processIdentifier)
+        return (FrameChannel(fd: hubEnd), Child(process))
     }
 
-    private func startReader(_ channel: FrameChannel, pid: Int32, generation: Int) {
+    private func startReader(_ channel: FrameChannel, child: Child, generation: Int) {
         let thread = Thread { [self] in
             while let frame = channel.receive() {
                 switch frame.kind {
@@ -146,18 +156,23 @@ final class WorkerClient: Sendable {
                 }
             }
             channel.close()
-            ended(pid: pid, generation: generation)
+            ended(child, generation: generation)
         }
         thread.name = "orderhub.worker.\(spec.slot)"
         thread.start()
     }
 
     /// The worker's socket closed: fail what waits, report, restart unless stopping.
-    private func ended(pid: Int32, generation: Int) {
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        let signal = status & 0x7f
-        let reason = signal != 0 ? "killed by signal \(signal)\(signal == 6 ? " (abort)" : signal == 11 ? " (segmentation fault)" : signal == 9 ? " (kill)" : "")" : "exited with status \((status >> 8) & 0xff)"
+    private func ended(_ child: Child, generation: Int) {
+        // Foundation reaps the child; its status says how it ended.
+        child.process.waitUntilExit()
+        let status = child.process.terminationStatus
+        let reason: String
+        if child.process.terminationReason == .uncaughtSignal {
+            reason = "killed by signal \(status)\(status == 6 ? " (abort)" : status == 11 ? " (segmentation fault)" : status == 9 ? " (kill)" : "")"
+        } else {
+            reason = "exited with status \(status)"
+        }
         let (current, stopping, restarts) = live.withLock { l -> (Bool, Bool, Int) in
             guard l.generation == generation else { return (false, l.stopping, l.restarts) }
             l.channel = nil
