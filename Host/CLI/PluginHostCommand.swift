@@ -9,9 +9,10 @@ struct PluginHostCommand: ParsableCommand {
         commandName: "plugin-host", abstract: "Serve one plugin instance to the hub over stdin (isolation: process).", shouldDisplay: false)
 
     @Option(help: "The slot served (for log lines).") var slot: String = "plugin"
+    @Option(help: "Log level (the hub passes its own).") var logLevel: String = "info"
 
     func run() throws {
-        var logger = Logging.bootstrap(level: "info")
+        var logger = Logging.bootstrap(level: logLevel)
         logger[metadataKey: "worker"] = "\(slot)"
         let status = PluginWorker.serve(logger: logger)
         if status != 0 { throw ExitCode(status) }

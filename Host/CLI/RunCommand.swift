@@ -31,11 +31,12 @@ struct RunCommand: AsyncParsableCommand {
         }
         let (host, port) = try parseListen(listen ?? composed.listen ?? "127.0.0.1:8080")
         // Without tokens, every call is allowed: only where no one else can reach it.
-        if composed.admin.tokensFile == nil && !composed.admin.open && !Self.isLoopback(host) {
+        let tokens = composed.admin.tokensFile != nil || AccessControl.environmentTokens != nil
+        if !tokens && !composed.admin.open && !Self.isLoopback(host) {
             Output.err("\(composed.path): serving on \(host) needs tokens: set admin.tokens_file (make tokens with `orderhub token new NAME ROLE`), or admin.open: true to serve without them (docs/operations.md)")
             throw ExitCode(ExitCodes.manifestInvalid)
         }
-        if composed.admin.tokensFile == nil {
+        if !tokens {
             logger.warning("the API is open (no admin.tokens_file): every caller may compose, swap and read; fine on loopback, not beyond")
         }
         let hub: Hub

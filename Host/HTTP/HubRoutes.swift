@@ -18,7 +18,7 @@ public enum HubRoutes {
         router.get("/v1/orders/:id/events") { _, context in await busRead { () async throws(PluginCallError) in try await events(hub, context) } }
         router.get("/v1/orders/:id/transitions") { _, context in await busRead { () async throws(PluginCallError) in try await transitions(hub, context) } }
         router.post("/v1/orders/:id/transitions") { request, context in await transition(hub, request, context) }
-        router.get("/v1/plugins") { _, _ in plugins(hub) }
+        router.get("/v1/plugins") { _, _ in await BlockingLane.run { plugins(hub) } }
         router.get("/v1/predictions/suggestions") { request, _ in
             let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 100
             guard (1...1_000).contains(limit) else {
@@ -31,7 +31,7 @@ public enum HubRoutes {
         addConnectorRoutes(router, hub)
         addAdminRoutes(router, hub)
         router.get("/v1/lifecycle") { _, _ in lifecycle() }
-        router.get("/v1/health") { _, _ in health(hub) }
+        router.get("/v1/health") { _, _ in await BlockingLane.run { health(hub) } }
         router.get("/metrics") { _, _ in
             APIResponse.text(.ok, hub.metrics.registry.render(), contentType: "text/plain; version=0.0.4")
         }
@@ -142,17 +142,21 @@ public enum HubRoutes {
         let reason = json["reason"]?.stringValue ?? ""
         // Releasing a hold is an operator's decision; a client may cancel its own orders.
         if to == OrderState.released.rawValue, let principal = context.principal, !principal.may(.operate) {
+            await auditRelease(hub, principal, id, status: 403, reason: reason)
             return APIResponse.error(.forbidden, "forbidden", "releasing a held order needs operator or admin; '\(principal.name)' is \(principal.role.rawValue)")
         }
         let outcome = await hub.orders.transition(id, to: to, reason: reason, actor: context.actor)
         if to == OrderState.released.rawValue, let principal = context.principal {
             // Releasing a hold is an operator's decision: in the audit log too, not only on the timeline.
             let status: Int
-            if case .done = outcome { status = 200 } else { status = 409 }
-            let entry = AuditLog.Entry(actor: principal.name, role: principal.role.rawValue, action: "release", target: id, status: status,
-                                       detail: .object([("reason", .string(reason))]))
-            let audit = hub.audit
-            _ = await BlockingLane.run { audit.record(entry) }
+            switch outcome {
+            case .done: status = 200
+            case .notFound: status = 404
+            case .refused: status = 409
+            case .invalid: status = 422
+            case .unavailable: status = 503
+            }
+            await auditRelease(hub, principal, id, status: status, reason: reason)
         }
         switch outcome {
         case .done(let state, let sequence):
@@ -166,6 +170,15 @@ public enum HubRoutes {
         case .unavailable(let message):
             return APIResponse.error(.serviceUnavailable, "unavailable", message, headers: [.retryAfter: "1"])
         }
+    }
+}
+
+extension HubRoutes {
+    static func auditRelease(_ hub: Hub, _ principal: AccessControl.Principal, _ id: String, status: Int, reason: String) async {
+        let entry = AuditLog.Entry(actor: principal.name, role: principal.role.rawValue, action: "release", target: id, status: status,
+                                   detail: .object([("reason", .string(reason))]))
+        let audit = hub.audit
+        _ = await BlockingLane.run { audit.record(entry) }
     }
 }
 

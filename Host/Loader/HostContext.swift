@@ -10,6 +10,12 @@ public protocol HostServicesBackend: AnyObject, Sendable {
     func unsubscribe(_ context: HostContext, id: UInt64) -> Int32
     func kvGet(namespace: String, key: String) -> Result<(value: [UInt8], revision: UInt64)?, PluginCallError>
     func kvPut(namespace: String, key: String, value: [UInt8], expectedRevision: UInt64) -> Result<UInt64, PluginCallError>
+    /// Every subscription of an instance that is gone (a restarted worker's).
+    func dropSubscriptions(_ context: HostContext)
+}
+
+extension HostServicesBackend {
+    public func dropSubscriptions(_ context: HostContext) {}
 }
 
 /// Per-instance state behind the `hctx` pointer: the slot's name, config, logger, metrics

@@ -104,6 +104,14 @@ import Testing
         try "boss admin sha256:\(String(repeating: "a", count: 64))\nops superuser sha256:\(String(repeating: "b", count: 64))\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: AccessControl.FileError.self) { try AccessControl(tokensFile: path) }
         do { _ = try AccessControl(tokensFile: path) } catch { #expect(error.description.hasSuffix("tokens.txt:2: role 'superuser' is not one of admin, operator, client, viewer, integrator")) }
+        // Tokens may come from the environment too (ORDERHUB_TOKENS), beside or instead of a file.
+        let env = "ci admin sha256:\(SHA256.hex(Array("t-ci".utf8)));ro viewer sha256:\(SHA256.hex(Array("t-ro".utf8)))"
+        let fromEnvironment = try AccessControl(tokensFile: nil, environment: env)
+        #expect(!fromEnvironment.isOpen && fromEnvironment.count == 2)
+        #expect(fromEnvironment.decide(authorization: "Bearer t-ci", .administer) == .allowed(.init(name: "ci", role: .admin, slot: nil)))
+        if case .forbidden = fromEnvironment.decide(authorization: "Bearer t-ro", .administer) {} else { Issue.record("a viewer from the environment may not administer") }
+        if case .unauthenticated = fromEnvironment.decide(authorization: nil, .read) {} else { Issue.record("no token must be 401") }
+        #expect(try AccessControl(tokensFile: nil, environment: nil).isOpen)
         #expect(AccessControl.constantTimeEqual([1, 2, 3], [1, 2, 3]))
         #expect(!AccessControl.constantTimeEqual([1, 2, 3], [1, 2, 4]))
         #expect(!AccessControl.constantTimeEqual([1, 2], [1, 2, 3]))

@@ -44,6 +44,32 @@ import Testing
         #expect(metrics.contains("orderhub_plugin_probe_events_total{slot=\"probe\"}"))
     }
 
+    /// The same probe in a worker process: events, KV, timers and publishing cross the socket
+    /// (a call served on the worker's reader thread reads its own service answers).
+    @Test func anIsolatedPluginUsesEveryHostServiceThroughItsWorker() async throws {
+        let probe = Products.tempDirectory("probe-isolated") + "/probe.so"
+        try Products.compileC(Products.repository + "/Tests/Fixtures/services_probe.c", to: probe)
+        let extra = """
+              probe:
+                kind: rules
+                library: \(probe)
+                isolation: process
+                config: {pattern: "com.orderhub.order.*"}
+            """
+        let h = try await HubHarness.start(extra: extra, pipeline: "[rules, predictor, probe]")
+        defer { Task { await h.stop() } }
+        #expect(h.hub.plugins.slot("probe")?.primary.isolation == "process")
+        let created = try await HTTP.postOrder(h.baseURL, key: "svc-iso", SampleOrders.order())
+        let id = try #require(created.object["id"] as? String)
+        let bus = h.hub.plugins.bus
+        #expect(await HTTP.eventually { (try? bus.kvGet(namespace: "probe", key: "seen")).flatMap { $0 }.map { String(decoding: $0.value, as: UTF8.self) } == "3" })
+        #expect(try await HTTP.eventually {
+            let order = try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)").object
+            return (order["timeline"] as? [[String: Any]] ?? []).contains { $0["type"] as? String == "com.example.probe.timer_fired.v1" && $0["producer"] as? String == "probe" }
+        })
+        #expect(try bus.kvGet(namespace: "probe", key: "timer").map { String(decoding: $0.value, as: UTF8.self) } == "fired")
+    }
+
     @Test func aPluginAnsweringBrokenJSONHoldsTheOrderAndTheLogStaysValid() async throws {
         let probe = Products.tempDirectory("badjson") + "/bad.so"
         try Products.compileC(Products.repository + "/Tests/Fixtures/services_probe.c", to: probe, defines: ["PROBE_BAD_JSON"])

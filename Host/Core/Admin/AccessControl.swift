@@ -51,6 +51,12 @@ public final class AccessControl: Sendable {
         /// The connector slot of an integrator.
         public let slot: String?
 
+        public init(name: String, role: Role, slot: String?) {
+            self.name = name
+            self.role = role
+            self.slot = slot
+        }
+
         public func may(_ permission: Permission) -> Bool {
             switch (permission, role) {
             case (.open, _), (_, .admin): return true
@@ -101,19 +107,53 @@ public final class AccessControl: Sendable {
         source.withLock { $0 = digest }
     }
 
+    /// Tokens from the manifest's file and/or from `ORDERHUB_TOKENS` (the same lines, `;` or
+    /// newline between them), together; open mode when there are neither.
+    public convenience init(tokensFile: String?, environment: String? = AccessControl.environmentTokens) throws(FileError) {
+        if tokensFile == nil && environment == nil {
+            self.init(open: true)
+            return
+        }
+        self.init(open: false)
+        try load(tokensFile: tokensFile, environment: environment)
+    }
+
+    /// `ORDERHUB_TOKENS` when set and not empty.
+    public static var environmentTokens: String? {
+        guard let raw = getenv("ORDERHUB_TOKENS") else { return nil }
+        let text = String(cString: raw)
+        return text.isEmpty ? nil : text
+    }
+
+    private func load(tokensFile: String?, environment: String?) throws(FileError) {
+        var all: [Entry] = []
+        var digest = ""
+        if let tokensFile {
+            let (read, fileDigest) = try Self.read(tokensFile)
+            all = read
+            digest = fileDigest
+        }
+        if let environment {
+            let text = environment.split(separator: ";").joined(separator: "\n")
+            let extra = try Self.parse(text, file: "$ORDERHUB_TOKENS", taken: Set(all.map(\.principal.name)))
+            all += extra
+            digest += SHA256.hex(Array(text.utf8))
+        }
+        entries.withLock { $0 = all }
+        source.withLock { $0 = digest }
+    }
+
     public var isOpen: Bool { entries.withLock { $0 == nil } }
     public var count: Int { entries.withLock { $0?.count ?? 0 } }
 
     /// Reads the tokens file again (after `orderhub apply` changed the admin section).
-    public func reload(_ admin: Manifest.Admin) throws(FileError) {
-        guard let path = admin.tokensFile else {
+    public func reload(_ admin: Manifest.Admin, environment: String? = AccessControl.environmentTokens) throws(FileError) {
+        guard admin.tokensFile != nil || environment != nil else {
             entries.withLock { $0 = nil }
             source.withLock { $0 = "" }
             return
         }
-        let (next, digest) = try Self.read(path)
-        entries.withLock { $0 = next }
-        source.withLock { $0 = digest }
+        try load(tokensFile: admin.tokensFile, environment: environment)
     }
 
     /// The sha256 of a tokens file's bytes, for comparing with `fingerprint`.
@@ -154,9 +194,14 @@ public final class AccessControl: Sendable {
             bytes.append(contentsOf: chunk[0..<count])
             if count < chunk.count { break }
         }
+        return (try parse(String(decoding: bytes, as: UTF8.self), file: path, taken: []), SHA256.hex(bytes))
+    }
+
+    /// Token lines; `taken` names may not be used again.
+    static func parse(_ text: String, file path: String, taken: Set<String>) throws(FileError) -> [Entry] {
         var entries: [Entry] = []
-        var names = Set<String>()
-        for (index, raw) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        var names = taken
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
             guard !words.isEmpty else { continue }
@@ -180,7 +225,7 @@ public final class AccessControl: Sendable {
             guard names.insert(words[0]).inserted else { throw FileError(file: path, line: at, message: "name '\(words[0])' is listed twice") }
             entries.append(Entry(digest: digest, principal: Principal(name: words[0], role: role, slot: words.count == 4 ? words[3] : nil)))
         }
-        return (entries, SHA256.hex(bytes))
+        return entries
     }
 
     static func bytes(hex: String) -> [UInt8]? {

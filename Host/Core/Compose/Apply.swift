@@ -169,6 +169,7 @@ struct Apply {
             case .remove:
                 removedSlots.append(change.slot)
             case .admin:
+                // Tokens from ORDERHUB_TOKENS stay; the file's are read again.
                 do throws(AccessControl.FileError) { try hub.access.reload(next.admin) } catch {
                     composer.logger.error("admin tokens not reloaded: \(error); the earlier tokens still apply")
                 }

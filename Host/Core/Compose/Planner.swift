@@ -80,16 +80,17 @@ final class Planner {
             refuse(Manifest.Position(file: next.path, line: 1, column: 1), "fulfillment_health: limits change at the next start only")
         }
         let adminAt = next.admin.position ?? Manifest.Position(file: next.path, line: 1, column: 1)
+        let environment = AccessControl.environmentTokens
         if let file = next.admin.tokensFile {
             do throws(AccessControl.FileError) {
-                let fresh = try AccessControl(tokensFile: file)
+                let fresh = try AccessControl(tokensFile: file, environment: environment)
                 if running.admin.tokensFile != file || fresh.fingerprint != access.fingerprint {
                     changes.append(.init(action: .admin, slot: "admin", from: running.admin.tokensFile, to: file, detail: "\(fresh.count) token(s) read again"))
                 }
             } catch {
                 refuse(adminAt, "admin.tokens_file: \(error)")
             }
-        } else if running.admin.tokensFile != nil {
+        } else if running.admin.tokensFile != nil && environment == nil {
             refuse(adminAt, "admin: without tokens_file the API would be open to every caller; that takes a restart (docs/operations.md, \"Tokens and roles\")")
         }
         return CompositionPlan(manifest: next, changes: changes, refusals: refusals)
@@ -110,7 +111,7 @@ final class Planner {
             }
             changes.append(.init(action: .canaryRollback, slot: spec.slot, from: describe(oldCanary), to: nil, detail: "every order back to \(describe(old))"))
         }
-        if !sameLibrary(old, spec) || old.config != spec.config || old.isolation != spec.isolation {
+        if !sameLibrary(old, spec) || old.config != spec.config || old.isolation != spec.isolation || old.callTimeoutMillis != spec.callTimeoutMillis {
             if let problem = trial(spec, next) { refusals.append(problem); return }
             let action: CompositionPlan.Action = sameLibrary(old, spec) ? .reconfigure : .swap
             let exports = live?.primary.supportsStateExport == true

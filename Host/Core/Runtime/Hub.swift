@@ -106,12 +106,8 @@ public final class Hub: Sendable {
     public static func start(manifest: Manifest, logger: Logger, options: Options = Options()) throws(LoadError) -> Hub {
         let metrics = HostMetrics(registry: MetricsRegistry())
         let access: AccessControl
-        if let file = manifest.admin.tokensFile {
-            do throws(AccessControl.FileError) { access = try AccessControl(tokensFile: file) } catch {
-                throw LoadError(.descriptorInvalid, path: file, "admin.tokens_file: \(error)")
-            }
-        } else {
-            access = AccessControl(open: true)
+        do throws(AccessControl.FileError) { access = try AccessControl(tokensFile: manifest.admin.tokensFile) } catch {
+            throw LoadError(.descriptorInvalid, path: error.file, "admin tokens: \(error)")
         }
         guard let busSpec = manifest.bus else {
             throw LoadError(.descriptorInvalid, path: manifest.path, "the manifest names no state_bus plugin")

@@ -31,6 +31,8 @@ final class HubServices: HostServicesBackend {
 
     func subscribe(_ context: HostContext, pattern: String) -> UInt64 { router.subscribe(context, pattern: pattern) }
 
+    func dropSubscriptions(_ context: HostContext) { router.retire(context) }
+
     func unsubscribe(_ context: HostContext, id: UInt64) -> Int32 { router.unsubscribe(context, id: id) ? 0 : 8 }
 
     func kvGet(namespace: String, key: String) -> Result<(value: [UInt8], revision: UInt64)?, PluginCallError> {

@@ -1,16 +1,19 @@
 import HubJSON
 import HubLoader
+import Synchronization
 
 /// The intake pipeline for one order, as a list of timeline events: received, accepted,
 /// one event per pipeline plugin, then hold or release, then the dispatch request.
-struct IntakeSteps {
+struct IntakeSteps: Sendable {
     let order: OrderFields
     let key: String
     let service: OrderService
 
     /// Predictions that carry a suggestion for a person (slot, prediction), posted once durable.
-    final class Flagged {
-        var items: [(slot: String, prediction: JSONValue)] = []
+    final class Flagged: Sendable {
+        private let list = Mutex<[(slot: String, prediction: JSONValue)]>([])
+        var items: [(slot: String, prediction: JSONValue)] { list.withLock { $0 } }
+        func add(_ slot: String, _ prediction: JSONValue) { list.withLock { $0.append((slot, prediction)) } }
     }
     let flagged = Flagged()
 
@@ -56,7 +59,7 @@ struct IntakeSteps {
                     predictions.append((plugin.slot, .object(["model", "version", "score", "quadrant", "high_impact"].compactMap { key in
                         parsed[key].map { (key: key, value: $0) }
                     })))
-                    if parsed["suggestion"] != nil { flagged.items.append((plugin.slot, parsed)) }
+                    if parsed["suggestion"] != nil { flagged.add(plugin.slot, parsed) }
                 }
             } catch {
                 // Fail closed: a pipeline plugin that cannot decide holds the order for a person.

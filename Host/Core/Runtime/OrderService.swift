@@ -53,7 +53,10 @@ public final class OrderService: Sendable {
         }
         metrics.stage("parse", seconds: elapsed(since: started))
         let steps = IntakeSteps(order: order, key: idempotencyKey, service: self)
-        let events = steps.run()
+        // An isolated plugin's call may wait for its worker (up to call_timeout_ms): not on
+        // the cooperative pool, which serves every request.
+        let events = pipeline.contains(where: { $0.primary.isolation == "process" })
+            ? await BlockingLane.run { steps.run() } : steps.run()
         let state = events.last(where: { !$0.state.isEmpty })?.state ?? OrderState.accepted.rawValue
         var response = JSONWriter()
         response.object { o in

@@ -69,7 +69,7 @@ public final class PluginSet: Sendable {
         let restarts = metrics.define("orderhub_plugin_worker_restarts_total", kind: .counter,
                                       help: "Times a plugin's worker process died and was restarted", labels: "slot=\"\(spec.slot)\"")
         let slot = spec.slot
-        return try RemotePlugin(library: spec.library, sha256: spec.sha256, context: context,
+        let remote = try RemotePlugin(library: spec.library, sha256: spec.sha256, context: context,
                                 configJSON: spec.configJSON(manifestDirectory: manifest.directory), callTimeoutMillis: spec.callTimeoutMillis,
                                 logger: pluginLogger) { [weak backend] reason, count in
             metrics.record(restarts, 1)
@@ -83,6 +83,17 @@ public final class PluginSet: Sendable {
             _ = backend?.publish(from: slot, BusEvent(id: "", source: "/orderhub/host", type: "com.orderhub.plugin.worker_restarted.v1", subject: "",
                                                       data: data.bytes, producer: "host", timeUnixNanos: 0, sequence: 0))
         }
+        // The same checks as an in-process library, against what the worker read.
+        let descriptor = remote.descriptor
+        if descriptor.kind != spec.kind {
+            remote.destroy()
+            throw LoadError(.kindMismatch, path: spec.library, "slot '\(spec.slot)' wants kind \(spec.kind.name) but '\(descriptor.id)' is a \(descriptor.kind.name)")
+        }
+        if let range = spec.versionRange, !(SemanticVersion(descriptor.version).map(range.contains) ?? false) {
+            remote.destroy()
+            throw LoadError(.versionRefused, path: spec.library, "slot '\(spec.slot)' accepts versions \(range) but '\(descriptor.id)' is \(descriptor.version)")
+        }
+        return remote
     }
 
     /// Destroys every instance, bus last. Libraries stay mapped (never dlclose'd).

@@ -13,59 +13,104 @@ import Glibc
 public enum PluginWorker {
     /// Serves until the hub hangs up; returns the process's exit status.
     public static func serve(logger: Logger) -> Int32 {
+        WorkerLoop(logger: logger).run()
+    }
+
+    /// The reader loop. Rules and predictors (quick, CPU-bound calls) are served right on the
+    /// reader thread, saving two thread hand-offs per call; should such a call ask a host
+    /// service, the reader reads the answer itself (`pump`). Connectors' calls, which wait on
+    /// the network, and a plugin's create run on a concurrent queue.
+    final class WorkerLoop: Sendable {
         let channel = FrameChannel(fd: 0)
-        let services = RemoteServices(channel: channel)
+        let services: RemoteServices
+        let logger: Logger
         let made = Mutex<PluginInstance?>(nil)
+        let inline = Atomic<Bool>(false)
+        let reader = Mutex<pthread_t?>(nil)
+        let pendingDestroy = Mutex<UInt64?>(nil)
         let calls = DispatchQueue(label: "orderhub.worker.calls", attributes: .concurrent)
         let group = DispatchGroup()
-        // This thread only reads: the plugin's create and calls run on `calls`, so the host
-        // services they ask for (answered by frames this loop reads) never wait on it.
-        while let frame = channel.receive() {
+
+        init(logger: Logger) {
+            self.logger = logger
+            services = RemoteServices(channel: channel)
+            services.loop = self
+        }
+
+        func run() -> Int32 {
+            reader.withLock { $0 = pthread_self() }
+            while let frame = channel.receive() {
+                handle(frame, pumping: false)
+                if let id = pendingDestroy.withLock({ $0 }) {
+                    group.wait()
+                    made.withLock { $0 }?.destroy()
+                    channel.send(.reply, id: id, Reply.ok([]))
+                    channel.shutDown()
+                    return 0
+                }
+            }
+            // The hub went away without a destroy: nothing more can reach this instance.
+            return 0
+        }
+
+        var onReader: Bool { reader.withLock { $0.map { pthread_equal($0, pthread_self()) != 0 } ?? false } }
+
+        func handle(_ frame: (kind: Frame, id: UInt64, payload: [UInt8]), pumping: Bool) {
             switch frame.kind {
             case .serviceReply:
                 services.complete(frame.id, frame.payload)
             case .call where frame.payload.first == Method.create.rawValue:
-                group.enter()
-                calls.async {
-                    defer { group.leave() }
-                    switch create(frame.payload, services: services, logger: logger) {
+                offload { [self] in
+                    switch PluginWorker.create(frame.payload, services: services, logger: logger) {
                     case .success(let instance):
                         made.withLock { $0 = instance }
-                        channel.send(.reply, id: frame.id, hello(instance))
+                        inline.store(instance.descriptor.kind == .rules || instance.descriptor.kind == .predictor, ordering: .releasing)
+                        channel.send(.reply, id: frame.id, PluginWorker.hello(instance))
                     case .failure(let refusal):
                         channel.send(.reply, id: frame.id, refusal.reply)
                         channel.shutDown()
                     }
                 }
             case .call where frame.payload.first == Method.destroy.rawValue:
-                group.wait()
-                made.withLock { $0 }?.destroy()
-                channel.send(.reply, id: frame.id, Reply.ok([]))
-                channel.shutDown()
-                return 0
+                pendingDestroy.withLock { $0 = frame.id }
             case .call:
-                group.enter()
-                calls.async {
-                    defer { group.leave() }
-                    guard let instance = made.withLock({ $0 }) else {
-                        channel.send(.reply, id: frame.id, Reply.failure(6, "the instance is not created yet"))
-                        return
-                    }
-                    channel.send(.reply, id: frame.id, perform(instance, frame.payload))
+                guard let instance = made.withLock({ $0 }) else {
+                    channel.send(.reply, id: frame.id, Reply.failure(3, "the instance is not created yet (its worker is starting)"))
+                    return
+                }
+                if inline.load(ordering: .acquiring) && !pumping {
+                    channel.send(.reply, id: frame.id, PluginWorker.perform(instance, frame.payload))
+                } else {
+                    offload { [channel] in channel.send(.reply, id: frame.id, PluginWorker.perform(instance, frame.payload)) }
                 }
             default:
-                continue
+                return
             }
         }
-        // The hub went away without a destroy: nothing more can reach this instance.
-        return 0
+
+        private func offload(_ body: @escaping @Sendable () -> Void) {
+            group.enter()
+            calls.async { [group] in
+                body()
+                group.leave()
+            }
+        }
+
+        /// On the reader thread, inside an inline call that asked a host service: read frames
+        /// until `done` (its answer arrived); other calls that come meanwhile are offloaded.
+        func pump(until done: () -> Bool) {
+            while !done() {
+                guard let frame = channel.receive() else { return }
+                handle(frame, pumping: true)
+            }
+        }
     }
 
     struct Refusal: Error {
         let reply: [UInt8]
     }
 
-    private static func create(_ payload: [UInt8], services: RemoteServices, logger: Logger) -> Result<PluginInstance, Refusal> {
+    static func create(_ payload: [UInt8], services: RemoteServices, logger: Logger) -> Result<PluginInstance, Refusal> {
         var request = WireReader(payload)
         do {
             _ = try request.u8()
@@ -81,7 +126,7 @@ public enum PluginWorker {
         }
     }
 
-    private static func hello(_ instance: PluginInstance) -> [UInt8] {
+    static func hello(_ instance: PluginInstance) -> [UInt8] {
         var hello = WireWriter()
         hello.i32(0)
         hello.string("")
@@ -165,6 +210,8 @@ final class RemoteServices: HostServicesBackend {
     private let channel: FrameChannel
     private let nextID = Atomic<UInt64>(1)
     private let waiting = Mutex<[UInt64: Waiter]>([:])
+    /// Set once: the loop whose reader thread may have to read its own answers.
+    nonisolated(unsafe) weak var loop: PluginWorker.WorkerLoop?
 
     final class Waiter: Sendable {
         let done = DispatchSemaphore(value: 0)
@@ -190,6 +237,11 @@ final class RemoteServices: HostServicesBackend {
         guard channel.send(.service, id: id, w.bytes) else {
             waiting.withLock { _ = $0.removeValue(forKey: id) }
             return nil
+        }
+        if let loop, loop.onReader {
+            // An inline call: nobody else reads the socket, so read the answer here.
+            loop.pump { waiter.answer.withLock { $0 != nil } }
+            return waiter.answer.withLock { $0 }.map(WireReader.init)
         }
         waiter.done.wait()
         return waiter.answer.withLock { $0 }.map(WireReader.init)

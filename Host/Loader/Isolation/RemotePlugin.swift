@@ -32,7 +32,11 @@ public final class RemotePlugin: PluginHandle {
         client = WorkerClient(spec: .init(slot: context.slot, library: library, sha256: sha256, configJSON: configJSON,
                                           callTimeoutMillis: callTimeoutMillis), logger: logger)
         client.onService { [context] service, request in Self.serve(service, &request, context) }
-        client.onCrash(onCrash)
+        client.onCrash { [context] reason, restarts in
+            // The fresh instance subscribes again in its create: the dead one's subscriptions go.
+            context.backend?.dropSubscriptions(context)
+            onCrash(reason, restarts)
+        }
         hello = try client.start()
         context.attach(self)
     }
@@ -44,7 +48,13 @@ public final class RemotePlugin: PluginHandle {
         do {
             switch service {
             case .publish:
-                w.i32(backend.publish(from: context.slot, try r.event()))
+                // As in-process: the producer is the slot and a plugin's event never moves an
+                // order's state, whatever a (possibly hostile) worker wrote.
+                var event = try r.event()
+                event.producer = context.slot
+                event.state = ""
+                event.sequence = 0
+                w.i32(backend.publish(from: context.slot, event))
             case .subscribe:
                 w.u64(backend.subscribe(context, pattern: try r.string()))
             case .unsubscribe:

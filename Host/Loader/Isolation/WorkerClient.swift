@@ -41,6 +41,8 @@ final class WorkerClient: Sendable {
         var pid: Int32 = 0
         var generation = 0
         var restarts = 0
+        /// Deaths in a row without a minute of service: the backoff grows with these only.
+        var quickDeaths = 0
         var stopping = false
         var startedAt: UInt64 = 0
     }
@@ -97,7 +99,10 @@ final class WorkerClient: Sendable {
         let reply: [UInt8]
         switch call(w.bytes, timeoutMillis: 60_000) {
         case .success(let bytes): reply = bytes
-        case .failure(let error): throw LoadError(.createFailed, path: spec.library, "worker for slot '\(spec.slot)': \(error.message)")
+        case .failure(let error):
+            // A first create that crashed or hung is a refusal, not something to restart.
+            giveUp(first: generation == 1)
+            throw LoadError(.createFailed, path: spec.library, "worker for slot '\(spec.slot)': \(error.message)")
         }
         var r = WireReader(reply)
         do {
@@ -122,22 +127,32 @@ final class WorkerClient: Sendable {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["plugin-host", "--slot", spec.slot]
+        process.arguments = ["plugin-host", "--slot", spec.slot, "--log-level", "\(logger.logLevel)"]
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"  // a crash is reported by the hub; restart fast
         process.environment = environment
         process.standardInput = FileHandle(fileDescriptor: workerEnd, closeOnDealloc: false)
-        do { try process.run() } catch {
+        // Spawned from a pool thread: a worker started by `apply` (on its low-priority thread)
+        // must not inherit that thread's nice value.
+        let spawned = Mutex<(any Error)?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let child = Child(process)
+        DispatchQueue.global().async {
+            do { try child.process.run() } catch { spawned.withLock { $0 = error } }
+            done.signal()
+        }
+        done.wait()
+        if let error = spawned.withLock({ $0 }) {
             close(hubEnd)
             close(workerEnd)
             throw LoadError(.createFailed, path: spec.library, "cannot start the worker \(Self.executable): \(error)")
         }
         close(workerEnd)
-        return (FrameChannel(fd: hubEnd), Child(process))
+        return (FrameChannel(fd: hubEnd), child)
     }
 
     private func startReader(_ channel: FrameChannel, child: Child, generation: Int) {
-        let thread = Thread { [self] in
+        let body: @Sendable () -> Void = { [self] in
             while let frame = channel.receive() {
                 switch frame.kind {
                 case .reply:
@@ -158,8 +173,13 @@ final class WorkerClient: Sendable {
             channel.close()
             ended(child, generation: generation)
         }
-        thread.name = "orderhub.worker.\(spec.slot)"
-        thread.start()
+        // Started from a pool thread so it does not inherit a low-priority caller's nice value.
+        let name = "orderhub.worker.\(spec.slot)"
+        DispatchQueue.global().async {
+            let thread = Thread(block: body)
+            thread.name = name
+            thread.start()
+        }
     }
 
     /// The worker's socket closed: fail what waits, report, restart unless stopping.
@@ -173,11 +193,15 @@ final class WorkerClient: Sendable {
         } else {
             reason = "exited with status \(status)"
         }
-        let (current, stopping, restarts) = live.withLock { l -> (Bool, Bool, Int) in
-            guard l.generation == generation else { return (false, l.stopping, l.restarts) }
+        let (current, stopping, restarts, quick) = live.withLock { l -> (Bool, Bool, Int, Int) in
+            guard l.generation == generation else { return (false, l.stopping, l.restarts, l.quickDeaths) }
             l.channel = nil
-            if !l.stopping { l.restarts += 1 }
-            return (true, l.stopping, l.restarts)
+            if !l.stopping {
+                l.restarts += 1
+                // A worker that served a minute starts the backoff afresh.
+                l.quickDeaths = Clock.monotonicNanos() - l.startedAt > 60_000_000_000 ? 1 : l.quickDeaths + 1
+            }
+            return (true, l.stopping, l.restarts, l.quickDeaths)
         }
         let orphans = waiting.withLock { all -> [Waiter] in
             let list = Array(all.values)
@@ -188,20 +212,27 @@ final class WorkerClient: Sendable {
         guard current, !stopping else { return }
         logger.error("plugin worker for slot '\(spec.slot)' \(reason); restarting it (restart \(restarts))")
         crashed.withLock { $0 }?(reason, restarts)
-        restart(after: restarts)
+        restart(after: quick)
     }
 
-    private func restart(after restarts: Int) {
-        let delay = min(5_000, 10 << min(restarts - 1, 9))
+    /// Starts the worker again after a backoff (10 ms doubling to 5 s with quick deaths). A
+    /// worker that starts but dies again is rescheduled by its reader (`ended`); one that
+    /// cannot even be started is rescheduled here.
+    private func restart(after quickDeaths: Int) {
+        let delay = min(5_000, 10 << min(max(quickDeaths - 1, 0), 9))
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delay)) { [self] in
             guard !live.withLock({ $0.stopping }) else { return }
+            let before = live.withLock { $0.generation }
             do throws(LoadError) { _ = try start() } catch {
                 logger.error("plugin worker for slot '\(spec.slot)' did not come back: \(error.message); trying again")
-                let next = live.withLock { l -> Int in
-                    l.restarts += 1
-                    return l.restarts
+                let launched = live.withLock { $0.generation } != before
+                if !launched {
+                    let next = live.withLock { l -> Int in
+                        l.quickDeaths += 1
+                        return l.quickDeaths
+                    }
+                    restart(after: next)
                 }
-                restart(after: next)
             }
         }
     }
