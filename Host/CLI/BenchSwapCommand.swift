@@ -31,6 +31,9 @@ struct BenchSwapCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds into the load when the swap is applied.")
     var swapAt: Double = 4
 
+    @Option(name: .long, help: "Slots to swap, comma-separated (default: every slot but the bus).")
+    var slots: String?
+
     @Option(name: .long, help: "Base URL of the warehouse for the manifest's connectors (their config.base_url), e.g. `orderhub dev vendors`.")
     var vendor: String?
 
@@ -57,7 +60,8 @@ struct BenchSwapCommand: AsyncParsableCommand {
         // image beside v1 (what a new build would be), with its own checksum pin.
         var next = running
         var swapped: [String] = []
-        for spec in running.plugins where spec.kind != .stateBus {
+        let chosen = slots.map { Set($0.split(separator: ",").map(String.init)) }
+        for spec in running.plugins where spec.kind != .stateBus && (chosen?.contains(spec.slot) ?? true) {
             var copy = spec
             copy.library = scratch + "/v2/" + (spec.library.split(separator: "/").last.map(String.init) ?? spec.slot)
             guard system("cp '\(spec.library)' '\(copy.library)'") == 0 else { throw ValidationError("cannot copy \(spec.library)") }

@@ -18,4 +18,4 @@ $bin manifest pin manifests/default.yaml > /dev/null
 $bin dev vendors --port "$PORT" > "$tmp/vendor.log" 2>&1 & vendor=$!
 for _ in $(seq 1 100); do curl -fs -o /dev/null -X POST "http://127.0.0.1:$PORT/sink" && break; sleep 0.1; done
 $bin bench-swap --manifest manifests/default.yaml --vendor "http://127.0.0.1:$PORT" \
-  --rate "$RATE" --seconds "$SECONDS_OF_LOAD" --swap-at "$SWAP_AT"
+  --rate "$RATE" --seconds "$SECONDS_OF_LOAD" --swap-at "$SWAP_AT" ${SLOTS:+--slots "$SLOTS"}

@@ -4,6 +4,10 @@ import HubLoader
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Carries out one plan on the running hub:
 /// 1. create every new instance (a refusal here changes nothing; `create`, run at low priority);
 /// 2. the steps that can fail (swaps, promotions, canary starts), each undone if a later one fails;
@@ -42,6 +46,9 @@ struct Apply {
         }
         for change in plan.changes {
             guard let spec = next.plugin(change.slot) else { continue }
+            // Paced: one instance, then a breath, so a burst of creates (libraries mapped,
+            // models and rules loaded) does not crowd out the orders in flight.
+            if !made.fresh.isEmpty || !made.canaries.isEmpty { usleep(25_000) }
             do throws(LoadError) {
                 switch change.action {
                 case .load, .swap, .reconfigure:
