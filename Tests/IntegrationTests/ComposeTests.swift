@@ -126,6 +126,30 @@ import Testing
         #expect(entries.filter { ($0["data"] as? [String: Any])?["status"] as? Int == 409 }.count >= 5, "\(audit.text)")
     }
 
+    /// The commands an admin types: `orderhub apply --dry-run`, `apply`, `rollback`, with their
+    /// output and exit statuses (3 when refused, nothing changed).
+    @Test func theCommandLineShowsThePlanAppliesAndRollsBack() async throws {
+        let s = try Setup()
+        let h = try await ComposeHarness.start(try ComposeHarness(directory: s.directory).manifest("one", rules: s.v1), directory: s.directory)
+        defer { Task { await h.stop() } }
+        let next = try h.manifest("two", rules: s.v2)
+        let plan = try ChildProcess.run(["apply", next, "--dry-run", "--hub", h.baseURL])
+        #expect(plan.status == 0, "\(plan.stdout)\(plan.stderr)")
+        #expect(plan.stdout.contains("~ swap rules: test.counter 1.0.0") && plan.stdout.contains("dry run: nothing changed"), "\(plan.stdout)")
+        #expect(h.hub.plugins.slot("rules")?.primary.descriptor.version == "1.0.0")
+        let applied = try ChildProcess.run(["apply", next, "--hub", h.baseURL])
+        #expect(applied.status == 0 && applied.stdout.contains("applied in"), "\(applied.stdout)\(applied.stderr)")
+        #expect(h.hub.plugins.slot("rules")?.primary.descriptor.version == "2.0.0")
+        let refused = try ChildProcess.run(["apply", try h.manifest("range", rules: s.v1, rulesExtra: #"    version: ">=2.0.0""#), "--hub", h.baseURL])
+        #expect(refused.status == 3 && refused.stderr.contains("accepts versions >=2.0.0") && refused.stderr.contains("nothing was changed"),
+                "\(refused.stdout)\(refused.stderr)")
+        let back = try ChildProcess.run(["rollback", "rules", "--hub", h.baseURL])
+        #expect(back.status == 0 && back.stdout.contains("~ swap rules"), "\(back.stdout)\(back.stderr)")
+        #expect(h.hub.plugins.slot("rules")?.primary.descriptor.version == "1.0.0")
+        let audit = try ChildProcess.run(["audit", "--hub", h.baseURL])
+        #expect(audit.stdout.contains("anonymous\tadmin\trollback\trules\t200"), "\(audit.stdout)")
+    }
+
     @Test func aFailedStepUndoesTheSlotsAlreadySwitched() async throws {
         let s = try Setup()
         let refusing = try ComposeHarness.counter(s.directory, "v3", defines: [#"COUNTER_VERSION="3.0.0""#, "COUNTER_IMPORT_REFUSES"])

@@ -185,16 +185,10 @@ public final class AccessControl: Sendable {
 
     /// `name role sha256:HEX [slot]` per line; `#` starts a comment.
     static func read(_ path: String) throws(FileError) -> (entries: [Entry], digest: String) {
-        guard let file = fopen(path, "rb") else { throw FileError(file: path, line: 0, message: "cannot read the tokens file: \(String(cString: strerror(errno)))") }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            bytes.append(contentsOf: chunk[0..<count])
-            if count < chunk.count { break }
+        guard let text = ManifestParser.readText(path) else {
+            throw FileError(file: path, line: 0, message: "cannot read the tokens file: \(String(cString: strerror(errno)))")
         }
-        return (try parse(String(decoding: bytes, as: UTF8.self), file: path, taken: []), SHA256.hex(bytes))
+        return (try parse(text, file: path, taken: []), SHA256.hex(Array(text.utf8)))
     }
 
     /// Token lines; `taken` names may not be used again.

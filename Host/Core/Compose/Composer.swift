@@ -58,9 +58,14 @@ public final class Composer: Sendable {
     }
 
     /// Plans `next` and carries it out on the running hub.
-    public func apply(_ next: Manifest) throws(Failure) -> Report {
+    public func apply(_ next: Manifest) throws(Failure) -> Report { try apply { _ throws(Failure) in next } }
+
+    /// Plans the manifest `edit` makes of the running one, under the lock (so two admins
+    /// never edit the same running manifest), and carries it out.
+    private func apply(_ edit: (Manifest) throws(Failure) -> Manifest, then: () -> Void = {}) throws(Failure) -> Report {
         guard let hub = target else { throw .failed("the hub is stopping") }
         return try serial.withLock { _ throws(Failure) -> Report in
+            let next = try edit(hub.manifest)
             // Planning and creating the new instances (hashing, dlopen, a model or rules to
             // load) run on a low-priority thread, so orders in flight keep the CPU; only the
             // switch itself runs here.
@@ -71,7 +76,9 @@ public final class Composer: Sendable {
                 return Result { () throws(Failure) in (plan, try Apply.create(hub: hub, plan: plan, libraries: planner.opened)) }
             }
             let (plan, created) = try prepared.get()
-            return try Apply(hub: hub, plan: plan, composer: self).run(created)
+            let report = try Apply(hub: hub, plan: plan, composer: self).run(created)
+            then()
+            return report
         }
     }
 
@@ -100,10 +107,10 @@ public final class Composer: Sendable {
 
     /// Swaps the slot back to the version it had before the last swap or promotion.
     public func rollBack(_ slot: String) throws(Failure) -> Report {
-        guard let previous = history.withLock({ $0[slot]?.last }) else {
-            throw .notFound("slot '\(slot)' has no earlier version in this run to roll back to")
-        }
-        return try change(slot, rollingBack: true) { running throws(Failure) in
+        try change(slot, rollingBack: true) { [self] running throws(Failure) in
+            guard let previous = history.withLock({ $0[slot]?.last }) else {
+                throw .notFound("slot '\(slot)' has no earlier version in this run to roll back to")
+            }
             var next = previous
             next.canary = nil
             next.fields = running.fields
@@ -113,15 +120,14 @@ public final class Composer: Sendable {
     }
 
     /// A change to one slot, made as a manifest: the running manifest with that slot edited.
-    private func change(_ slot: String, rollingBack: Bool = false, _ edit: (Manifest.Plugin) throws(Failure) -> Manifest.Plugin) throws(Failure) -> Report {
-        guard let hub = target else { throw .failed("the hub is stopping") }
-        let running = hub.manifest
-        guard let spec = running.plugin(slot), spec.kind != .stateBus else { throw .notFound("no slot '\(slot)' that can be changed live in this hub") }
-        let edited = try edit(spec)
-        let next = running.replacing(edited)
-        let report = try apply(next)
-        if rollingBack { history.withLock { _ = $0[slot]?.popLast(); _ = $0[slot]?.popLast() } }
-        return report
+    /// A rollback takes its own entry and the one it went back to off the history.
+    private func change(_ slot: String, rollingBack: Bool = false, _ edit: @escaping (Manifest.Plugin) throws(Failure) -> Manifest.Plugin) throws(Failure) -> Report {
+        try apply({ running throws(Failure) -> Manifest in
+            guard let spec = running.plugin(slot), spec.kind != .stateBus else { throw .notFound("no slot '\(slot)' that can be changed live in this hub") }
+            return running.replacing(try edit(spec))
+        }, then: {
+            if rollingBack { history.withLock { _ = $0[slot]?.popLast(); _ = $0[slot]?.popLast() } }
+        })
     }
 
     func remember(_ spec: Manifest.Plugin) { history.withLock { $0[spec.slot, default: []].append(spec) } }

@@ -53,17 +53,7 @@ final class ComposeHarness: @unchecked Sendable {  // set once in start(), then 
         var logger = Logger(label: "test-compose")
         logger.logLevel = .warning
         harness.hub = try Hub.start(manifest: try ManifestParser.load(path: manifestPath), logger: logger)
-        let ready = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: HubRoutes.router(hub: harness.hub), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { ready.continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        harness.group = group
-        harness.serverTask = Task { try? await group.run() }
-        for await port in ready.stream {
-            harness.baseURL = "http://127.0.0.1:\(port)"
-            break
-        }
+        (harness.baseURL, harness.group, harness.serverTask) = await HubHarness.serve(harness.hub, logger: logger)
         return harness
     }
 

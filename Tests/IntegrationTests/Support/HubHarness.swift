@@ -38,19 +38,24 @@ final class HubHarness: @unchecked Sendable {  // fields set once in start(), th
     }
 
     private func serve(logger: Logger) async throws {
-        let harness = self
-        harness.hub = try Hub.start(manifest: try harness.manifest.load(), logger: logger)
+        hub = try Hub.start(manifest: try manifest.load(), logger: logger)
+        (baseURL, group, serverTask) = await Self.serve(hub, logger: logger)
+    }
+
+    /// Serves a hub's API on a free loopback port: its base URL, and what stops it.
+    static func serve(_ hub: Hub, logger: Logger) async -> (String, ServiceGroup, Task<Void, Never>) {
         let ready = AsyncStream<Int>.makeStream()
         let app = Application(
-            router: HubRoutes.router(hub: harness.hub), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            router: HubRoutes.router(hub: hub), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { ready.continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        harness.group = group
-        harness.serverTask = Task { try? await group.run() }
+        let task = Task<Void, Never> { try? await group.run() }
+        var url = ""
         for await port in ready.stream {
-            harness.baseURL = "http://127.0.0.1:\(port)"
+            url = "http://127.0.0.1:\(port)"
             break
         }
+        return (url, group, task)
     }
 
     func stop() async {
