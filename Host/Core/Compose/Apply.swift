@@ -69,8 +69,8 @@ struct Apply {
         return made
     }
 
-    func run(_ created: Created) throws(Composer.Failure) -> Composer.Report {
-        let started = Clock.monotonicNanos()
+    /// Steps 2–4; `started` is when the apply began (planning and creating included).
+    func run(_ created: Created, since started: UInt64) throws(Composer.Failure) -> Composer.Report {
         let next = plan.manifest
         let running = hub.manifest
         var fresh = created.fresh

@@ -65,6 +65,7 @@ public final class Composer: Sendable {
     private func apply(_ edit: (Manifest) throws(Failure) -> Manifest, then: () -> Void = {}) throws(Failure) -> Report {
         guard let hub = target else { throw .failed("the hub is stopping") }
         return try serial.withLock { _ throws(Failure) -> Report in
+            let started = Clock.monotonicNanos()
             let next = try edit(hub.manifest)
             // Planning and creating the new instances (hashing, dlopen, a model or rules to
             // load) run on a low-priority thread, so orders in flight keep the CPU; only the
@@ -76,7 +77,7 @@ public final class Composer: Sendable {
                 return Result { () throws(Failure) in (plan, try Apply.create(hub: hub, plan: plan, libraries: planner.opened)) }
             }
             let (plan, created) = try prepared.get()
-            let report = try Apply(hub: hub, plan: plan, composer: self).run(created)
+            let report = try Apply(hub: hub, plan: plan, composer: self).run(created, since: started)
             then()
             return report
         }

@@ -32,7 +32,8 @@ final class FrameChannel: Sendable {
         return writing.withLock { _ in
             var sent = 0
             while sent < bytes.count {
-                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + sent, $0.count - sent) }
+                // MSG_NOSIGNAL: a worker that died must not SIGPIPE the hub (or a hub the worker).
+                let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else { return false }
                 sent += n
