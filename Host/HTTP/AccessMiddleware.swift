@@ -12,7 +12,7 @@ struct AccessMiddleware: RouterMiddleware {
     let hub: Hub
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
+        let path = "/" + request.uri.path.split(separator: "/").joined(separator: "/")
         let permission = Self.permission(request.method, path)
         switch hub.access.decide(authorization: request.headers[.authorization], permission) {
         case .unauthenticated(let message):
@@ -52,8 +52,11 @@ struct AccessMiddleware: RouterMiddleware {
 
     /// What each route needs (docs/operations.md, "Tokens and roles"). Only the listed routes
     /// are open; any other GET needs a reading role and any other change operator or admin.
-    static func permission(_ method: HTTPRequest.Method, _ path: String) -> AccessControl.Permission {
-        let parts = path.split(separator: "/").map(String.init)
+    static func permission(_ method: HTTPRequest.Method, _ raw: String) -> AccessControl.Permission {
+        // Decided on the path the router matches: it skips empty segments, so `//v1/admin/x`
+        // and `/v1/audit/` are the routes they reach, and are judged as those.
+        let parts = raw.split(separator: "/").map(String.init)
+        let path = "/" + parts.joined(separator: "/")
         if ["/metrics", "/openapi.yaml", "/v1/health", "/v1/lifecycle"].contains(path) || path.hasPrefix("/v1/health/") { return .open }
         if method == .post, parts.count == 4, parts[0] == "v1", parts[1] == "connectors", parts[3] == "events" { return .callback(slot: parts[2]) }
         if path.hasPrefix("/v1/admin/") { return method == .get ? .read : .administer }

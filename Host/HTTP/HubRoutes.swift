@@ -140,14 +140,14 @@ public enum HubRoutes {
                                      problems: [FieldProblem(field: "to", message: json["to"] == nil ? "required, the target state" : "expected a string")])
         }
         let reason = json["reason"]?.stringValue ?? ""
-        // Releasing a hold is an operator's decision; a client may cancel its own orders.
-        if to == OrderState.released.rawValue, let principal = context.principal, !principal.may(.operate) {
-            await auditRelease(hub, principal, id, status: 403, reason: reason)
-            return APIResponse.error(.forbidden, "forbidden", "releasing a held order needs operator or admin; '\(principal.name)' is \(principal.role.rawValue)")
+        // Holds, releases and rejections are an operator's decisions; a client may cancel.
+        if to != OrderState.canceled.rawValue, let principal = context.principal, !principal.may(.operate) {
+            await auditRelease(hub, principal, id, to: to, status: 403, reason: reason)
+            return APIResponse.error(.forbidden, "forbidden", "moving an order to '\(to)' needs operator or admin (a client may cancel); '\(principal.name)' is \(principal.role.rawValue)")
         }
         let outcome = await hub.orders.transition(id, to: to, reason: reason, actor: context.actor)
-        if to == OrderState.released.rawValue, let principal = context.principal {
-            // Releasing a hold is an operator's decision: in the audit log too, not only on the timeline.
+        if let principal = context.principal {
+            // A person's decision on an order: in the audit log too, not only on the timeline.
             let status: Int
             switch outcome {
             case .done: status = 200
@@ -156,7 +156,7 @@ public enum HubRoutes {
             case .invalid: status = 422
             case .unavailable: status = 503
             }
-            await auditRelease(hub, principal, id, status: status, reason: reason)
+            await auditRelease(hub, principal, id, to: to, status: status, reason: reason)
         }
         switch outcome {
         case .done(let state, let sequence):
@@ -174,8 +174,9 @@ public enum HubRoutes {
 }
 
 extension HubRoutes {
-    static func auditRelease(_ hub: Hub, _ principal: AccessControl.Principal, _ id: String, status: Int, reason: String) async {
-        let entry = AuditLog.Entry(actor: principal.name, role: principal.role.rawValue, action: "release", target: id, status: status,
+    static func auditRelease(_ hub: Hub, _ principal: AccessControl.Principal, _ id: String, to: String, status: Int, reason: String) async {
+        let action = to == OrderState.released.rawValue ? "release" : "transition to \(to)"
+        let entry = AuditLog.Entry(actor: principal.name, role: principal.role.rawValue, action: action, target: id, status: status,
                                    detail: .object([("reason", .string(reason))]))
         let audit = hub.audit
         _ = await BlockingLane.run { audit.record(entry) }

@@ -29,6 +29,19 @@ public final class SwapLock: @unchecked Sendable {  // the pthread lock is only 
         return try body()
     }
 
+    /// Like `exclusive`, but gives up when the calls in flight have not finished within
+    /// `millis` (a hung call must not hold a swap, and every call queued behind it, for ever):
+    /// nil then, and `body` did not run.
+    public func exclusive<R, E: Error>(within millis: Int, _ body: () throws(E) -> R) throws(E) -> R? {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let total = Int(now.tv_nsec) + (millis % 1000) * 1_000_000
+        var deadline = timespec(tv_sec: now.tv_sec + millis / 1000 + total / 1_000_000_000, tv_nsec: total % 1_000_000_000)
+        guard pthread_rwlock_timedwrlock(lock, &deadline) == 0 else { return nil }
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+
     public func exclusive<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }

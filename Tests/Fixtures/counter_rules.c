@@ -27,6 +27,8 @@ typedef struct {
     atomic_ullong quiesced;
     /* What a canary was seeded with at its start (already in the primary's count). */
     atomic_ullong seeded;
+    /* What this instance last exported: given back after a failed swap, it is already held. */
+    atomic_ullong exported;
 } counter;
 
 static void counter_release(hub_buf *buf) {
@@ -115,7 +117,9 @@ static hub_status counter_quiesce(void *inst, uint64_t deadline) {
 static hub_status counter_export(void *inst, hub_buf *out, uint32_t *schema) {
     counter *c = inst;
     char text[32];
-    int len = snprintf(text, sizeof text, "%llu", atomic_load(&c->count));
+    unsigned long long count = atomic_load(&c->count);
+    atomic_store(&c->exported, count);
+    int len = snprintf(text, sizeof text, "%llu", count);
     counter_fill(out, text, (size_t)len);
     *schema = 1;
     return HUB_OK;
@@ -137,7 +141,9 @@ static hub_status counter_import(void *inst, hub_bytes state, uint32_t schema) {
      * primary's count plus what it counted itself since its seed (the seed is in both). */
     unsigned long long imported = strtoull(text, NULL, 10);
     unsigned long long own = atomic_load(&c->count);
-    if (own == 0) {
+    if (own != 0 && imported == atomic_load(&c->exported)) {
+        /* Our own state back (the successor refused it): nothing new to merge. */
+    } else if (own == 0) {
         atomic_store(&c->seeded, imported);
         atomic_store(&c->count, imported);
     } else {

@@ -67,6 +67,13 @@ import Testing
         #expect(own.status != 401 && own.status != 403, "\(own.status) \(own.text)")
         #expect(try await call(h, "POST", "/v1/connectors/tms/events", as: "wms-co", body: "{}").status == 403)
         #expect(try await call(h, "GET", "/v1/orders/\(id)", as: "wms-co").status == 403)
+        // The router skips empty path segments: so does the check (no way round it by `//`).
+        #expect(try await call(h, "POST", "//v1/admin/apply", as: "ops", body: applyBody).status == 403)
+        #expect(try await call(h, "POST", "/v1//admin/slots/rules/rollback", as: "ops").status == 403)
+        #expect(try await call(h, "GET", "/v1//audit", as: "eyes").status == 403)
+        // A client may cancel its order, not decide a hold or a rejection.
+        let reject = try await call(h, "POST", "/v1/orders/\(id)/transitions", as: "shop", body: #"{"to":"rejected"}"#)
+        #expect(reject.status == 403 && reject.text.contains("a client may cancel"), "\(reject.text)")
         // admin: composes.
         let applied = try await call(h, "POST", "/v1/admin/apply", as: "boss", body: applyBody)
         #expect(applied.status == 200, "\(applied.text)")

@@ -143,6 +143,17 @@ public final class AccessControl: Sendable {
         source.withLock { $0 = digest }
     }
 
+    /// What the tokens are now, to put back if an apply that read them again fails later.
+    public struct Snapshot: Sendable {
+        fileprivate let entries: [Entry]?
+        fileprivate let digest: String
+    }
+    public var snapshot: Snapshot { Snapshot(entries: entries.withLock { $0 }, digest: fingerprint) }
+    public func restore(_ snapshot: Snapshot) {
+        entries.withLock { $0 = snapshot.entries }
+        source.withLock { $0 = snapshot.digest }
+    }
+
     public var isOpen: Bool { entries.withLock { $0 == nil } }
     public var count: Int { entries.withLock { $0?.count ?? 0 } }
 

@@ -44,6 +44,10 @@ struct Apply {
             try PluginSet.make(spec, manifest: next, metrics: hub.metrics.registry, logger: hub.logger, backend: hub.services,
                                library: libraries[spec.library])
         }
+        // A new slot's grant holds from its create on (it may subscribe there).
+        for change in plan.changes where change.action == .load {
+            if let spec = next.plugin(change.slot) { hub.router.setGrant(spec.fields.map(FieldGrant.init), slot: spec.slot) }
+        }
         for change in plan.changes {
             guard let spec = next.plugin(change.slot) else { continue }
             // Paced: one instance, then a breath, so a burst of creates (libraries mapped,
@@ -62,6 +66,7 @@ struct Apply {
                 }
             } catch {
                 made.discard(hub)
+                for change in plan.changes where change.action == .load { hub.router.setGrant(nil, slot: change.slot) }
                 let place = error.code == .createFailed ? "plugins.\(spec.slot).config" : "plugins.\(spec.slot)"
                 throw .failed("\(spec.position): \(place): \(error.message); nothing was changed")
             }
@@ -82,14 +87,48 @@ struct Apply {
         // What `rollback` may go back to, kept only once the whole plan has gone through.
         var remembered: [Manifest.Plugin] = []
         var switched: [(slot: String, millis: Double)] = []
+        // Tokens first: a tokens file that cannot be read now fails the apply before anything moved.
+        let tokensBefore = hub.access.snapshot
+        if plan.changes.contains(where: { $0.action == .admin }) {
+            do throws(AccessControl.FileError) { try hub.access.reload(next.admin) } catch {
+                discardFresh()
+                throw .failed("admin tokens: \(error); nothing was changed")
+            }
+        }
+        // A new slot with a canary is made whole (canary started) before it is added.
+        var prepared: [String: LiveSlot] = [:]
+        for change in plan.changes where change.action == .load {
+            guard let spec = next.plugin(change.slot), let instance = fresh.removeValue(forKey: spec.slot) else { continue }
+            let slot = LiveSlot(spec: spec, instance: instance)
+            if let canary = canaries.removeValue(forKey: spec.slot), let canarySpec = spec.canarySpec {
+                do throws(SwapError) { _ = try slot.startCanary(canary, spec: canarySpec, percent: spec.canary?.percent ?? 0) } catch {
+                    for made in [instance, canary] + prepared.values.flatMap(\.instances) {
+                        hub.router.retire(made.context)
+                        made.destroy()
+                    }
+                    discardFresh()
+                    throw .failed("plugins.\(spec.slot).canary: \(error); nothing was changed")
+                }
+            }
+            prepared[spec.slot] = slot
+        }
+        func discardPrepared() {
+            for made in prepared.values.flatMap(\.instances) {
+                hub.router.retire(made.context)
+                made.destroy()
+            }
+        }
         for change in plan.changes where Self.risky.contains(change.action) && running.plugin(change.slot) != nil {
             guard let spec = next.plugin(change.slot), let slot = hub.plugins.slot(change.slot) else { continue }
             let before = slot.current
             let began = Clock.monotonicNanos()
+            // The instance this step switches in: destroyed if the step fails.
+            var incoming: (any PluginHandle)?
             do throws(SwapError) {
                 switch change.action {
                 case .swap, .reconfigure:
                     guard let instance = fresh.removeValue(forKey: spec.slot) else { continue }
+                    incoming = instance
                     var primarySpec = spec
                     primarySpec.canary = before.spec.canary
                     let old = try slot.swap(to: instance, spec: primarySpec)
@@ -125,6 +164,7 @@ struct Apply {
                     undo.append { slot.exclusive { $0 = before } }
                 case .canaryStart:
                     guard let canary = canaries.removeValue(forKey: spec.slot), let canarySpec = spec.canarySpec else { continue }
+                    incoming = canary
                     let previous = try slot.startCanary(canary, spec: canarySpec, percent: spec.canary?.percent ?? 0)
                     if let previous { retired.append(previous) }
                     slot.update(spec: withCanary(slot.current.spec, spec.canary))
@@ -136,8 +176,14 @@ struct Apply {
                 default: continue
                 }
             } catch {
+                if let incoming {
+                    hub.router.retire(incoming.context)
+                    incoming.destroy()
+                }
                 for step in undo.reversed() { step() }
                 discardFresh()
+                discardPrepared()
+                hub.access.restore(tokensBefore)
                 throw .failed("\(error); every slot switched before it was switched back")
             }
             switched.append((slot.name, Double(Clock.monotonicNanos() - began) / 1e6))
@@ -148,14 +194,7 @@ struct Apply {
             let spec = next.plugin(change.slot)
             switch change.action {
             case .load:
-                guard let spec, let instance = fresh.removeValue(forKey: spec.slot) else { continue }
-                let slot = LiveSlot(spec: spec, instance: instance)
-                if let canary = canaries.removeValue(forKey: spec.slot), let canarySpec = spec.canarySpec {
-                    do throws(SwapError) { _ = try slot.startCanary(canary, spec: canarySpec, percent: spec.canary?.percent ?? 0) } catch {
-                        composer.logger.warning("canary of new slot \(spec.slot) not started: \(error)")
-                        canary.destroy()
-                    }
-                }
+                guard let spec, let slot = prepared[spec.slot] else { continue }
                 hub.plugins.add(slot)
                 hub.router.setGrant(spec.fields.map(FieldGrant.init), slot: spec.slot)
                 if spec.kind == .connector { addConnector(spec) }
@@ -176,10 +215,7 @@ struct Apply {
             case .remove:
                 removedSlots.append(change.slot)
             case .admin:
-                // Tokens from ORDERHUB_TOKENS stay; the file's are read again.
-                do throws(AccessControl.FileError) { try hub.access.reload(next.admin) } catch {
-                    composer.logger.error("admin tokens not reloaded: \(error); the earlier tokens still apply")
-                }
+                break  // read again first, above
             default: break
             }
         }

@@ -144,6 +144,7 @@ final class Planner {
     /// the limited host API, as `orderhub check` does; nil when both work.
     private func trial(_ spec: Manifest.Plugin, _ manifest: Manifest, at position: Manifest.Position? = nil, place: String? = nil) -> ManifestError.Problem? {
         let place = place ?? "plugins.\(spec.slot)"
+        if spec.isolation == .process { return isolatedTrial(spec, manifest, at: position, place: place) }
         let library: PluginLibrary
         do { library = try PluginSet.open(spec) } catch {
             return .init(position: position ?? (error.code == .checksumMismatch ? spec.sha256Position ?? spec.libraryPosition : spec.libraryPosition),
@@ -158,6 +159,22 @@ final class Planner {
             instance.destroy()
         } catch {
             return .init(position: position ?? spec.position, message: "\(place).config: \(error.message)")
+        }
+        return nil
+    }
+
+    /// An isolated slot's library is never opened in the hub, not even to plan: the checks
+    /// (and, for a dry run, the trial create) run in a throwaway worker; apply's own create
+    /// runs in the slot's real worker and checks kind and version range there.
+    private func isolatedTrial(_ spec: Manifest.Plugin, _ manifest: Manifest, at position: Manifest.Position?, place: String) -> ManifestError.Problem? {
+        guard trialCreate else { return nil }
+        do {
+            let trial = try PluginSet.make(spec, manifest: manifest, metrics: MetricsRegistry(), logger: logger, backend: nil)
+            trial.destroy()
+        } catch {
+            let named = error.code == .createFailed ? "\(place).config" : place
+            let at = error.code == .checksumMismatch ? spec.sha256Position ?? spec.libraryPosition : spec.position
+            return .init(position: position ?? at, message: "\(named): \(error.message)")
         }
         return nil
     }

@@ -14,7 +14,7 @@ extension LiveSlot {
     /// one, switch. Returns the retired version, for the caller to destroy once it has stopped
     /// receiving events. Nothing changes when a step fails.
     func swap(to next: any PluginHandle, spec: Manifest.Plugin, quiesceMillis: UInt64 = 5_000) throws(SwapError) -> any PluginHandle {
-        try exclusive { (routing: inout Routing) throws(SwapError) -> any PluginHandle in
+        try exclusiveSwap { (routing: inout Routing) throws(SwapError) -> any PluginHandle in
             try hand(from: routing.primary, to: next, quiesceMillis: quiesceMillis)
             let old = routing.primary
             routing.primary = next
@@ -26,7 +26,7 @@ extension LiveSlot {
     /// Starts a canary: the new version gets a copy of the primary's state, then `percent` of
     /// orders. Replaces a canary already running (returned, to retire).
     func startCanary(_ canary: any PluginHandle, spec: Manifest.Plugin, percent: Int) throws(SwapError) -> (any PluginHandle)? {
-        try exclusive { (routing: inout Routing) throws(SwapError) -> (any PluginHandle)? in
+        try exclusiveSwap { (routing: inout Routing) throws(SwapError) -> (any PluginHandle)? in
             try copyState(from: routing.primary, to: canary)
             let previous = routing.canary
             routing.canary = canary
@@ -36,12 +36,12 @@ extension LiveSlot {
         }
     }
 
-    func setCanaryPercent(_ percent: Int) { exclusive { (routing: inout Routing) in routing.percent = percent } }
+    func setCanaryPercent(_ percent: Int) { adjust { $0.percent = percent } }
 
     /// Promotes the canary: the primary's state is handed to it (merged with what it gathered),
     /// then it serves every order. Returns the retired primary.
     func promoteCanary(quiesceMillis: UInt64 = 5_000) throws(SwapError) -> any PluginHandle {
-        try exclusive { (routing: inout Routing) throws(SwapError) -> any PluginHandle in
+        try exclusiveSwap { (routing: inout Routing) throws(SwapError) -> any PluginHandle in
             guard let canary = routing.canary, let canarySpec = routing.canarySpec else {
                 throw SwapError(slot: name, step: "promote", message: "no canary is running")
             }
@@ -62,12 +62,15 @@ extension LiveSlot {
             routing.canarySpec = nil
             routing.percent = 0
             routing.spec.canary = nil
+            // Quiesced, so its last save at destroy does not put its partial windows over the
+            // primary's (they share the slot's KV).
+            try? canary?.quiesce(deadlineMonotonicNanos: Clock.monotonicNanos() + 1_000_000_000)
             return canary
         }
     }
 
     /// The slot's manifest entry changed in ways that need no new instance (grants).
-    func update(spec: Manifest.Plugin) { exclusive { (routing: inout Routing) in routing.spec = spec } }
+    func update(spec: Manifest.Plugin) { adjust { $0.spec = spec } }
 
     private func hand(from old: any PluginHandle, to next: any PluginHandle, quiesceMillis: UInt64) throws(SwapError) {
         do throws(PluginCallError) {
@@ -79,16 +82,23 @@ extension LiveSlot {
     }
 
     private func copyState(from old: any PluginHandle, to next: any PluginHandle) throws(SwapError) {
+        // Asked before exporting: an export may move state out of the old instance (the rules
+        // engine's promotion leases), so it is only done when the new one can take it.
+        if old.supportsStateExport && !next.supportsStateExport {
+            throw SwapError(slot: name, step: "state hand-over", message: "\(old.descriptor.id) \(old.descriptor.version) hands over state but \(next.descriptor.id) \(next.descriptor.version) cannot import it (no HUB_CAP_STATE_EXPORT)")
+        }
         let exported: (bytes: [UInt8], schema: UInt32)?
         do throws(PluginCallError) { exported = try old.exportState() } catch {
             throw SwapError(slot: name, step: "export_state of \(old.descriptor.id) \(old.descriptor.version)", message: error.message)
         }
         // A plugin that declares state but has none this time hands over nothing.
         guard let exported, !(exported.bytes.isEmpty && exported.schema == 0) else { return }
-        guard next.supportsStateExport else {
-            throw SwapError(slot: name, step: "state hand-over", message: "\(old.descriptor.id) \(old.descriptor.version) exports state (schema \(exported.schema)) but \(next.descriptor.id) \(next.descriptor.version) cannot import it (no HUB_CAP_STATE_EXPORT)")
-        }
         do throws(PluginCallError) { try next.importState(exported.bytes, schema: exported.schema) } catch {
+            // The old instance serves on: what the export moved out goes back to it.
+            do throws(PluginCallError) { try old.importState(exported.bytes, schema: exported.schema) } catch let back {
+                throw SwapError(slot: name, step: "import_state into \(next.descriptor.id) \(next.descriptor.version)",
+                                message: "\(error.message); giving the state back to \(old.descriptor.id) \(old.descriptor.version) failed too (\(back.message)), so what it held on lease is lost until its next claim")
+            }
             throw SwapError(slot: name, step: "import_state into \(next.descriptor.id) \(next.descriptor.version)", message: error.message)
         }
     }

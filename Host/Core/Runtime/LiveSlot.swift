@@ -53,6 +53,26 @@ public final class LiveSlot: Sendable {
         }
     }
 
+    /// How long a swap waits for the calls already in flight before it gives up.
+    static let drainMillis = 30_000
+
+    /// `exclusive`, or a SwapError when the calls in flight do not finish in `drainMillis`.
+    func exclusiveSwap<R>(_ body: (inout Routing) throws(SwapError) -> R) throws(SwapError) -> R {
+        let outcome = try lock.exclusive(within: Self.drainMillis) { () throws(SwapError) -> R in
+            var copy = routing.withLock { $0 }
+            let result = try body(&copy)
+            routing.withLock { $0 = copy }
+            return result
+        }
+        guard let outcome else {
+            throw SwapError(slot: name, step: "waiting for the calls in flight", message: "they did not finish in \(Self.drainMillis / 1000) s (a hung call?)")
+        }
+        return outcome
+    }
+
+    /// Changes what needs no draining (grants, the canary's share) under the routing lock alone.
+    func adjust(_ body: (inout Routing) -> Void) { routing.withLock { body(&$0) } }
+
     /// Runs `body` alone: no call is inside the slot's plugins and none starts until it returns.
     func exclusive<R, E: Error>(_ body: (inout Routing) throws(E) -> R) throws(E) -> R {
         try lock.exclusive { () throws(E) -> R in

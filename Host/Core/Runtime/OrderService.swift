@@ -55,7 +55,7 @@ public final class OrderService: Sendable {
         let steps = IntakeSteps(order: order, key: idempotencyKey, service: self)
         // An isolated plugin's call may wait for its worker (up to call_timeout_ms): not on
         // the cooperative pool, which serves every request.
-        let events = pipeline.contains(where: { $0.primary.isolation == "process" })
+        let events = pipeline.contains(where: { slot in slot.instances.contains { $0.isolation == "process" } || slot.current.spec.isolation == .process })
             ? await BlockingLane.run { steps.run() } : steps.run()
         let state = events.last(where: { !$0.state.isEmpty })?.state ?? OrderState.accepted.rawValue
         var response = JSONWriter()

@@ -27,9 +27,12 @@ final class FrameChannel: Sendable {
         frame.u32(UInt32(payload.count + 9))
         frame.u8(kind.rawValue)
         frame.u64(id)
+        guard payload.count + 9 <= Self.maxFrame else { return false }
         var bytes = frame.bytes
         bytes.append(contentsOf: payload)
         return writing.withLock { _ in
+            // Never on a closed descriptor: its number may already belong to another socket.
+            guard !closed.load(ordering: .acquiring) else { return false }
             var sent = 0
             while sent < bytes.count {
                 // MSG_NOSIGNAL: a worker that died must not SIGPIPE the hub (or a hub the worker).
@@ -68,7 +71,9 @@ final class FrameChannel: Sendable {
 
     /// Closes the descriptor once; only the reader thread calls it, after its last read.
     func close() {
-        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        Glibc.close(fd)
+        writing.withLock { _ in
+            guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+            Glibc.close(fd)
+        }
     }
 }

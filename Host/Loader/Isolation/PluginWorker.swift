@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import HubJSON
 import Logging
 import Synchronization
@@ -16,46 +17,31 @@ public enum PluginWorker {
         WorkerLoop(logger: logger).run()
     }
 
-    /// The reader loop. Rules and predictors (quick, CPU-bound calls) are served right on the
-    /// reader thread, saving two thread hand-offs per call; should such a call ask a host
-    /// service, the reader reads the answer itself (`pump`). Connectors' calls, which wait on
-    /// the network, and a plugin's create run on a concurrent queue.
+    /// The reader loop. This thread only reads: every call, the create and the destroy run on
+    /// other threads. Plugin code never runs here, because a plugin thread waiting for a host
+    /// service's answer (which only this thread can read) may hold a lock the plugin's next
+    /// call needs: running that call here would wait for ever.
     final class WorkerLoop: Sendable {
         let channel = FrameChannel(fd: 0)
         let services: RemoteServices
         let logger: Logger
         let made = Mutex<PluginInstance?>(nil)
-        let inline = Atomic<Bool>(false)
-        let reader = Mutex<pthread_t?>(nil)
-        let pendingDestroy = Mutex<UInt64?>(nil)
+        let destroying = Atomic<Bool>(false)
         let calls = DispatchQueue(label: "orderhub.worker.calls", attributes: .concurrent)
         let group = DispatchGroup()
 
         init(logger: Logger) {
             self.logger = logger
             services = RemoteServices(channel: channel)
-            services.loop = self
         }
 
         func run() -> Int32 {
-            reader.withLock { $0 = pthread_self() }
-            while let frame = channel.receive() {
-                handle(frame, pumping: false)
-                if let id = pendingDestroy.withLock({ $0 }) {
-                    group.wait()
-                    made.withLock { $0 }?.destroy()
-                    channel.send(.reply, id: id, Reply.ok([]))
-                    channel.shutDown()
-                    return 0
-                }
-            }
-            // The hub went away without a destroy: nothing more can reach this instance.
+            while let frame = channel.receive() { handle(frame) }
+            // The hub hung up (after a destroy, or gone): nothing more can reach this instance.
             return 0
         }
 
-        var onReader: Bool { reader.withLock { $0.map { pthread_equal($0, pthread_self()) != 0 } ?? false } }
-
-        func handle(_ frame: (kind: Frame, id: UInt64, payload: [UInt8]), pumping: Bool) {
+        func handle(_ frame: (kind: Frame, id: UInt64, payload: [UInt8])) {
             switch frame.kind {
             case .serviceReply:
                 services.complete(frame.id, frame.payload)
@@ -64,7 +50,6 @@ public enum PluginWorker {
                     switch PluginWorker.create(frame.payload, services: services, logger: logger) {
                     case .success(let instance):
                         made.withLock { $0 = instance }
-                        inline.store(instance.descriptor.kind == .rules || instance.descriptor.kind == .predictor, ordering: .releasing)
                         channel.send(.reply, id: frame.id, PluginWorker.hello(instance))
                     case .failure(let refusal):
                         channel.send(.reply, id: frame.id, refusal.reply)
@@ -72,17 +57,21 @@ public enum PluginWorker {
                     }
                 }
             case .call where frame.payload.first == Method.destroy.rawValue:
-                pendingDestroy.withLock { $0 = frame.id }
+                // Off this thread: the calls in flight and the plugin's shutdown may still wait
+                // for host services, whose answers this thread goes on reading.
+                guard !destroying.exchange(true, ordering: .acquiringAndReleasing) else { return }
+                Thread { [self] in
+                    group.wait()
+                    made.withLock { $0 }?.destroy()
+                    channel.send(.reply, id: frame.id, Reply.ok([]))
+                    channel.shutDown()
+                }.start()
             case .call:
                 guard let instance = made.withLock({ $0 }) else {
                     channel.send(.reply, id: frame.id, Reply.failure(3, "the instance is not created yet (its worker is starting)"))
                     return
                 }
-                if inline.load(ordering: .acquiring) && !pumping {
-                    channel.send(.reply, id: frame.id, PluginWorker.perform(instance, frame.payload))
-                } else {
-                    offload { [channel] in channel.send(.reply, id: frame.id, PluginWorker.perform(instance, frame.payload)) }
-                }
+                offload { [channel] in channel.send(.reply, id: frame.id, PluginWorker.perform(instance, frame.payload)) }
             default:
                 return
             }
@@ -96,14 +85,6 @@ public enum PluginWorker {
             }
         }
 
-        /// On the reader thread, inside an inline call that asked a host service: read frames
-        /// until `done` (its answer arrived); other calls that come meanwhile are offloaded.
-        func pump(until done: () -> Bool) {
-            while !done() {
-                guard let frame = channel.receive() else { return }
-                handle(frame, pumping: true)
-            }
-        }
     }
 
     struct Refusal: Error {
@@ -210,8 +191,6 @@ final class RemoteServices: HostServicesBackend {
     private let channel: FrameChannel
     private let nextID = Atomic<UInt64>(1)
     private let waiting = Mutex<[UInt64: Waiter]>([:])
-    /// Set once: the loop whose reader thread may have to read its own answers.
-    nonisolated(unsafe) weak var loop: PluginWorker.WorkerLoop?
 
     final class Waiter: Sendable {
         let done = DispatchSemaphore(value: 0)
@@ -237,11 +216,6 @@ final class RemoteServices: HostServicesBackend {
         guard channel.send(.service, id: id, w.bytes) else {
             waiting.withLock { _ = $0.removeValue(forKey: id) }
             return nil
-        }
-        if let loop, loop.onReader {
-            // An inline call: nobody else reads the socket, so read the answer here.
-            loop.pump { waiter.answer.withLock { $0 != nil } }
-            return waiter.answer.withLock { $0 }.map(WireReader.init)
         }
         waiter.done.wait()
         return waiter.answer.withLock { $0 }.map(WireReader.init)

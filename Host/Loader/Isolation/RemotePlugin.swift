@@ -190,6 +190,8 @@ public final class RemotePlugin: PluginHandle {
         }
     }
 
+    deinit { destroy() }
+
     /// Destroys the instance in its worker; the worker exits. Idempotent.
     public func destroy() {
         guard !destroyed.exchange(true, ordering: .acquiringAndReleasing) else { return }

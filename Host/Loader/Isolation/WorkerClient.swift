@@ -170,8 +170,7 @@ final class WorkerClient: Sendable {
                 default: continue
                 }
             }
-            channel.close()
-            ended(child, generation: generation)
+            ended(child, channel: channel, generation: generation)
         }
         // Started from a pool thread so it does not inherit a low-priority caller's nice value.
         let name = "orderhub.worker.\(spec.slot)"
@@ -183,7 +182,10 @@ final class WorkerClient: Sendable {
     }
 
     /// The worker's socket closed: fail what waits, report, restart unless stopping.
-    private func ended(_ child: Child, generation: Int) {
+    private func ended(_ child: Child, channel: FrameChannel, generation: Int) {
+        // No new call may pick this channel up, and then its descriptor is closed.
+        live.withLock { l in if l.generation == generation { l.channel = nil } }
+        channel.close()
         // Foundation reaps the child; its status says how it ended.
         child.process.waitUntilExit()
         let status = child.process.terminationStatus
@@ -223,7 +225,11 @@ final class WorkerClient: Sendable {
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delay)) { [self] in
             guard !live.withLock({ $0.stopping }) else { return }
             let before = live.withLock { $0.generation }
-            do throws(LoadError) { _ = try start() } catch {
+            do throws(LoadError) {
+                _ = try start()
+                // Stopped while it was starting: that worker must not outlive its instance.
+                if live.withLock({ $0.stopping }) { shutDownCurrent() }
+            } catch {
                 logger.error("plugin worker for slot '\(spec.slot)' did not come back: \(error.message); trying again")
                 let launched = live.withLock { $0.generation } != before
                 if !launched {
@@ -239,7 +245,10 @@ final class WorkerClient: Sendable {
 
     /// Sends one call and waits for its reply payload.
     func call(_ payload: [UInt8], timeoutMillis: Int? = nil) -> Result<[UInt8], PluginCallError> {
-        guard let channel = live.withLock({ $0.channel }) else {
+        guard payload.count + 9 <= FrameChannel.maxFrame else {
+            return .failure(PluginCallError(plugin: spec.slot, call: "worker", status: 1, message: "a message of \(payload.count) bytes is over the worker protocol's \(FrameChannel.maxFrame >> 20) MiB limit"))
+        }
+        guard let (channel, generation) = live.withLock({ l in l.channel.map { ($0, l.generation) } }) else {
             return .failure(PluginCallError(plugin: spec.slot, call: "worker", status: 3, message: "the plugin's worker process is restarting"))
         }
         let id = nextID.add(1, ordering: .relaxed).oldValue
@@ -253,7 +262,8 @@ final class WorkerClient: Sendable {
         if waiter.done.wait(timeout: .now() + .milliseconds(limit)) == .timedOut {
             waiting.withLock { _ = $0.removeValue(forKey: id) }
             // A plugin that does not answer is as good as crashed: the worker is killed and restarted.
-            let pid = live.withLock { $0.pid }
+            // Only the worker this call went to (not one restarted since).
+            let pid = live.withLock { $0.generation == generation && $0.channel != nil ? $0.pid : 0 }
             if pid > 0 { kill(pid, SIGKILL) }
             return .failure(PluginCallError(plugin: spec.slot, call: "worker", status: 4, message: "no answer from the plugin's worker in \(limit) ms; it was killed and is restarting"))
         }
@@ -273,6 +283,14 @@ final class WorkerClient: Sendable {
             return l.channel
         }
         channel?.shutDown()
+    }
+
+    private func shutDownCurrent() {
+        guard let channel = live.withLock({ $0.channel }) else { return }
+        var w = WireWriter()
+        w.u8(Method.destroy.rawValue)
+        _ = call(w.bytes, timeoutMillis: 5_000)
+        channel.shutDown()
     }
 
     /// Destroys the instance in the worker and lets the worker exit.
