@@ -193,6 +193,12 @@ import Testing
             let id = try await h.order("canary-\(index)")
             ids.append(id)
             let version = Self.version(try await h.tags(id))
+            if index < 40 {
+                // The timeline says which orders the canary judged.
+                let events = (try await HTTP.send("GET", h.baseURL + "/v1/orders/\(id)/events").json as? [[String: Any]]) ?? []
+                let judged = events.first { $0["type"] as? String == "com.orderhub.rules.evaluated.v1" }?["data"] as? [String: Any]
+                #expect((judged?["canary"] as? String) == (version == "v2.0.0" ? "test.counter 2.0.0" : nil), "\(judged ?? [:])")
+            }
             // The order's hash decides, so it is the same version every time for this order.
             #expect(version == (LiveSlot.bucket(id) < 10 ? "v2.0.0" : "v1.0.0"), "order \(id) bucket \(LiveSlot.bucket(id)) got \(version ?? "?")")
             if version == "v2.0.0" { onCanary += 1 }

@@ -37,14 +37,22 @@ struct IntakeSteps: Sendable {
                 let grant = plugin.grant
                 let seen = grant.map { $0.apply(to: order) } ?? order
                 let input = isRules ? withContext(predictions, seen) : seen
-                let result = try plugin.use(order: order.id) { instance throws(PluginCallError) in
-                    isRules ? try instance.evaluate(input) : try instance.score(input)
+                var canaryServed: String?
+                var result = try plugin.use(order: order.id) { (instance, canary) throws(PluginCallError) -> [UInt8] in
+                    if canary { canaryServed = "\(instance.descriptor.id) \(instance.descriptor.version)" }
+                    return isRules ? try instance.evaluate(input) : try instance.score(input)
                 }
                 service.metrics.stage(isRules ? "rules" : "predictor", seconds: service.elapsed(since: started))
                 // A plugin's answer goes into the log as JSON: check it is JSON before it does.
                 guard let parsed = try? JSONParser.parse(result), parsed.objectValue != nil else {
                     throw PluginCallError(plugin: plugin.slot, call: isRules ? "evaluate" : "score", status: 7,
                                           message: "answer is not a JSON object: \(String(decoding: result.prefix(120), as: UTF8.self))")
+                }
+                if let canaryServed, let members = parsed.objectValue {
+                    // While a canary runs, the timeline says which orders the new version judged.
+                    var tagged = JSONWriter(capacity: result.count + 64)
+                    tagged.value(.object([("canary", .string(canaryServed))] + members))
+                    result = tagged.bytes
                 }
                 events.append(event(isRules ? EventTypes.rulesEvaluated : EventTypes.riskScored, producer: plugin.slot, data: result))
                 if isRules {

@@ -44,12 +44,17 @@ public final class LiveSlot: Sendable {
     /// Runs `body` with the instance that serves `order` (nil: the primary). Waits while a
     /// swap is switching; never call `use` again from inside `body` on the same slot.
     public func use<R, E: Error>(order: String?, _ body: (any PluginHandle) throws(E) -> R) throws(E) -> R {
+        try use(order: order) { (instance, _) throws(E) -> R in try body(instance) }
+    }
+
+    /// `use`, also telling `body` whether the canary serves this order.
+    public func use<R, E: Error>(order: String?, _ body: (any PluginHandle, _ canary: Bool) throws(E) -> R) throws(E) -> R {
         try lock.shared { () throws(E) -> R in
-            let instance = routing.withLock { r -> any PluginHandle in
-                guard let canary = r.canary, let order, Self.bucket(order) < r.percent else { return r.primary }
-                return canary
+            let (instance, isCanary) = routing.withLock { r -> (any PluginHandle, Bool) in
+                guard let canary = r.canary, let order, Self.bucket(order) < r.percent else { return (r.primary, false) }
+                return (canary, true)
             }
-            return try body(instance)
+            return try body(instance, isCanary)
         }
     }
 
