@@ -143,13 +143,6 @@ enum DiskProbe {
     }
 }
 
-extension String {
-    init(format2 value: Double) {
-        let scaled = (value * 100).rounded() / 100
-        self = String(scaled)
-    }
-}
-
 enum MetricsText {
     /// Sum of a metric's samples in Prometheus text.
     static func value(_ text: String, _ name: String) -> Double {

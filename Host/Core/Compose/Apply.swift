@@ -248,7 +248,7 @@ struct Apply {
             }
         }
         let total = Double(Clock.monotonicNanos() - started) / 1e6
-        composer.logger.info("applied \(plan.changes.count) change(s) from \(next.path) in \(format2(total)) ms")
+        composer.logger.info("applied \(plan.changes.count) change(s) from \(next.path) in \(String(format2: total)) ms")
         return Composer.Report(plan: plan, switchMillis: switched, totalMillis: total)
     }
 

@@ -31,8 +31,8 @@ public final class Composer: Sendable {
         public var json: JSONValue {
             var members = plan.json.objectValue ?? []
             members.append(("applied", .bool(true)))
-            members.append(("switch_ms", .object(switchMillis.map { ($0.slot, .number(String(format2($0.millis)))) })))
-            members.append(("total_ms", .number(format2(totalMillis))))
+            members.append(("switch_ms", .object(switchMillis.map { ($0.slot, .number(String(format2: $0.millis))) })))
+            members.append(("total_ms", .number(String(format2: totalMillis))))
             return .object(members)
         }
     }
@@ -138,27 +138,17 @@ struct WeakHub: Sendable {
     weak var hub: Hub?
 }
 
-func format2(_ value: Double) -> String {
-    let hundredths = (value * 100).rounded()
-    return String(Int64(hundredths) / 100) + "." + String(format0(Int64(abs(hundredths)) % 100))
+extension String {
+    /// A figure rounded to hundredths, for reports and benchmark output.
+    public init(format2 value: Double) {
+        self = String((value * 100).rounded() / 100)
+    }
 }
-
-private func format0(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
 extension Manifest {
     /// This manifest with one more slot (last).
-    public func adding(_ spec: Manifest.Plugin) -> Manifest {
-        var copy = Manifest(path: path, directory: directory, listen: listen, plugins: plugins + [spec], pipeline: pipeline)
-        copy.fulfillmentHealth = fulfillmentHealth
-        copy.admin = admin
-        return copy
-    }
+    public func adding(_ spec: Manifest.Plugin) -> Manifest { with(plugins: plugins + [spec]) }
 
     /// This manifest with one slot's entry replaced.
-    public func replacing(_ spec: Manifest.Plugin) -> Manifest {
-        var copy = Manifest(path: path, directory: directory, listen: listen, plugins: plugins.map { $0.slot == spec.slot ? spec : $0 }, pipeline: pipeline)
-        copy.fulfillmentHealth = fulfillmentHealth
-        copy.admin = admin
-        return copy
-    }
+    public func replacing(_ spec: Manifest.Plugin) -> Manifest { with(plugins: plugins.map { $0.slot == spec.slot ? spec : $0 }) }
 }

@@ -170,7 +170,12 @@ extension Manifest {
             copy.config = .object(members)
             return copy
         }
-        var copy = Manifest(path: path, directory: directory, listen: listen, plugins: replaced, pipeline: pipeline)
+        return with(plugins: replaced)
+    }
+
+    /// This manifest with other plugins (everything else kept).
+    func with(plugins: [Plugin]) -> Manifest {
+        var copy = Manifest(path: path, directory: directory, listen: listen, plugins: plugins, pipeline: pipeline)
         copy.fulfillmentHealth = fulfillmentHealth
         copy.admin = admin
         return copy
