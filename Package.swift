@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "orderhub", targets: ["OrderHubCLI"]),
         // Capability plugins: each is a .so the host opens with dlopen, never links.
         .library(name: "StateBusSQLite", type: .dynamic, targets: ["StateBusSQLite"]),
+        .library(name: "StateBusPostgres", type: .dynamic, targets: ["StateBusPostgres"]),
         .library(name: "RulesBasic", type: .dynamic, targets: ["RulesBasic"]),
         .library(name: "RulesEngine", type: .dynamic, targets: ["RulesEngine"]),
         .library(name: "PredictorLogistic", type: .dynamic, targets: ["PredictorLogistic"]),
@@ -37,7 +38,7 @@ let package = Package(
     ],
     targets: [
         // MARK: PluginAPI: the C ABI and the Swift kit on top of it.
-        .target(name: "CHubABI", path: "PluginAPI/CHubABI", exclude: ["abi-1.0.layout", "abi-1.1.layout", "abi-1.2.layout", "abi-releases.txt"]),
+        .target(name: "CHubABI", path: "PluginAPI/CHubABI", exclude: ["abi-1.0.layout", "abi-1.1.layout", "abi-1.2.layout", "abi-1.3.layout", "abi-releases.txt"]),
         .target(name: "HubJSON", path: "PluginAPI/JSON", swiftSettings: swiftSettings),
         .target(
             name: "HubPluginKit", dependencies: ["CHubABI", "HubJSON"], path: "PluginAPI/Swift",
@@ -51,8 +52,14 @@ let package = Package(
 
         // MARK: Plugins (Swift) and adapters (C). Loaded only through dlopen.
         .systemLibrary(name: "CSQLite", path: "Plugins/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The stored record format and CloudEvents rendering both buses share (linked into each .so).
+        .target(name: "BusRecords", dependencies: ["HubPluginKit", "HubJSON"], path: "Plugins/BusRecords", swiftSettings: swiftSettings),
         .target(
-            name: "StateBusSQLite", dependencies: ["HubPluginKit", "CSQLite"], path: "Plugins/StateBusSQLite",
+            name: "StateBusSQLite", dependencies: ["HubPluginKit", "CSQLite", "BusRecords"], path: "Plugins/StateBusSQLite",
+            swiftSettings: swiftSettings),
+        .systemLibrary(name: "CLibPQ", path: "Plugins/CLibPQ", providers: [.apt(["libpq-dev"])]),
+        .target(
+            name: "StateBusPostgres", dependencies: ["HubPluginKit", "CLibPQ", "BusRecords"], path: "Plugins/StateBusPostgres",
             swiftSettings: swiftSettings),
         .target(
             name: "RulesBasic", dependencies: ["HubPluginKit"], path: "Plugins/RulesBasic",

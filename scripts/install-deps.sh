@@ -2,7 +2,7 @@
 # Installs the system packages OrderHub builds against, if they are missing (Debian/Ubuntu).
 set -euo pipefail
 missing=()
-for pkg in libsqlite3-dev libcurl4-openssl-dev; do
+for pkg in libsqlite3-dev libcurl4-openssl-dev libpq-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 command -v cc >/dev/null 2>&1 || missing+=(gcc)

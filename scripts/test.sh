@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# A private PostgreSQL server for the scale-out tests (installed if missing), stopped on exit.
+eval "$(scripts/postgres.sh start)"
+trap 'scripts/postgres.sh stop "$ORDERHUB_PG_DIR"' EXIT
 swift build --build-tests
 python3 scripts/check-boundaries.py
 # The C connector's own library (JSON, templates, HMAC) under valgrind or ASan.

@@ -10,7 +10,7 @@ struct OrderHubCommand: AsyncParsableCommand {
             RunCommand.self, CheckCommand.self, PluginCommand.self, ManifestCommand.self, BenchCommand.self, BenchModelCommand.self,
             FeaturesCommand.self, PredictCommand.self, ModelCommand.self, RulesCommand.self,
             DispatchCommand.self, BenchDispatchCommand.self, BenchSwapCommand.self, DevCommand.self, ApplyCommand.self, CanaryCommand.self,
-            RollbackCommand.self, TokenCommand.self, AuditCommand.self, PluginHostCommand.self, BenchIsolationCommand.self,
+            RollbackCommand.self, TokenCommand.self, AuditCommand.self, PluginHostCommand.self, BenchIsolationCommand.self, BusCommand.self,
         ])
 }
 

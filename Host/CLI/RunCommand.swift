@@ -20,6 +20,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "This node's name among hub nodes sharing one PostgreSQL bus (default: host name and process id).")
+    var node: String?
+
+    @Option(name: .long, help: "Dispatch lease of a node sharing a bus, in ms: a dead node's connectors are taken over after about this long.")
+    var leaseMs: Int = 15_000
+
     func run() async throws {
         let logger = Logging.bootstrap(level: logLevel)
         let composed: Manifest
@@ -39,13 +45,11 @@ struct RunCommand: AsyncParsableCommand {
         if !tokens {
             logger.warning("the API is open (no admin.tokens_file): every caller may compose, swap and read; fine on loopback, not beyond")
         }
-        let hub: Hub
-        do {
-            hub = try Hub.start(manifest: composed, logger: logger)
-        } catch {
-            Output.err("orderhub: cannot start: \(error)")
-            throw ExitCode(ExitCodes.pluginRefused)
-        }
+        guard (500...600_000).contains(leaseMs) else { throw ValidationError("--lease-ms \(leaseMs): expected 500 to 600000") }
+        var options = Hub.Options()
+        options.node = node
+        options.leaseMillis = leaseMs
+        let hub = try await StartupRetry.start(manifest: composed, options: options, host: host, port: port, logger: logger)
         for instance in hub.plugins.instances {
             logger.info("loaded \(instance.slot): \(instance.descriptor.id) \(instance.descriptor.version) (\(instance.descriptor.kind.name), ABI \(instance.descriptor.abiMajor).\(instance.descriptor.abiMinor))")
         }

@@ -69,6 +69,16 @@ extension HubRoutes {
                     }
                 }
             }
+            if let cluster = hub.cluster {
+                let status = cluster.status
+                if status.error != nil { degraded = true }
+                o.object("cluster") { c in
+                    c.field("node", status.node)
+                    c.field("log_position", status.position)
+                    c.array("dispatching_for") { a in for slot in status.leading { a.element(slot) } }
+                    if let error = status.error { c.field("error", error) }
+                }
+            }
             o.field("orders_accepted", Int64(hub.metrics.acceptedCount))
             o.field("status", down ? "down" : degraded ? "degraded" : "ok")
         }

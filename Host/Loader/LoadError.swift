@@ -8,6 +8,9 @@ public struct LoadError: Error, Sendable, CustomStringConvertible {
     public let code: Code
     public let path: String
     public let message: String
+    /// The plugin said "not now" (HUB_AGAIN at create: a database that does not answer yet):
+    /// the same start may work later.
+    public var temporary = false
 
     public init(_ code: Code, path: String, _ message: String) {
         self.code = code

@@ -39,7 +39,7 @@ public struct PluginDescriptor: Sendable, Equatable {
 
     /// Capability names for humans (`orderhub plugin inspect`).
     public var capabilityNames: [String] {
-        let names = ["health", "on_event", "on_timer", "quiesce", "state_export", "unload_safe", "control"]
+        let names = ["health", "on_event", "on_timer", "quiesce", "state_export", "unload_safe", "control", "bus_shared"]
         return names.enumerated().filter { capabilities & (1 << UInt64($0.offset)) != 0 }.map(\.element)
     }
 }

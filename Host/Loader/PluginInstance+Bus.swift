@@ -83,6 +83,37 @@ extension PluginInstance {
         try self.call("flush") { call(inst) }
     }
 
+    /// Whether several hub nodes may share this bus (HUB_CAP_BUS_SHARED, ABI 1.3).
+    public var sharedByNodes: Bool {
+        descriptor.capabilities & UInt64(HUB_CAP_BUS_SHARED) != 0 && function(hub_bus_api_v1.self, \.wait_commits) != nil
+    }
+
+    /// The log's last offset once it is above `after` or the timeout passed (ABI 1.3).
+    public func waitCommits(after: UInt64, timeoutMillis: UInt32) throws(PluginCallError) -> UInt64 {
+        guard let call = function(hub_bus_api_v1.self, \.wait_commits) else { throw missing("wait_commits") }
+        var tail: UInt64 = 0
+        try self.call("wait_commits") { call(inst, after, timeoutMillis, &tail) }
+        return tail
+    }
+
+    /// A page of KV entries after (namespace, key), as JSON (ABI 1.3).
+    public func kvScan(afterNamespace: String, afterKey: String, max: UInt32) throws(PluginCallError) -> [UInt8] {
+        guard let call = function(hub_bus_api_v1.self, \.kv_scan) else { throw missing("kv_scan") }
+        var out = hub_buf()
+        defer { _ = take(&out) }
+        try self.call("kv_scan") { withBytes(afterNamespace) { ns in withBytes(afterKey) { k in call(inst, ns, k, max, &out) } } }
+        return take(&out)
+    }
+
+    /// A page of idempotency records after `key`, as JSON (ABI 1.3).
+    public func idempotencyScan(after key: String, max: UInt32) throws(PluginCallError) -> [UInt8] {
+        guard let call = function(hub_bus_api_v1.self, \.idem_scan) else { throw missing("idem_scan") }
+        var out = hub_buf()
+        defer { _ = take(&out) }
+        try self.call("idem_scan") { withBytes(key) { k in call(inst, k, max, &out) } }
+        return take(&out)
+    }
+
     private func fetch(
         _ field: KeyPath<hub_bus_api_v1, (@convention(c) (UnsafeMutableRawPointer?, hub_bytes, UnsafeMutablePointer<hub_buf>?) -> hub_status)?>,
         _ name: String, _ key: String

@@ -38,7 +38,9 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         guard status == HUB_OK, let out else {
             retained.release()
             let reason = message.isEmpty ? "no reason given" : message
-            throw LoadError(.createFailed, path: library.path, "create of '\(library.descriptor.id)' for slot '\(context.slot)' failed (\(PluginStatus.name(status))): \(reason)")
+            var error = LoadError(.createFailed, path: library.path, "create of '\(library.descriptor.id)' for slot '\(context.slot)' failed (\(PluginStatus.name(status))): \(reason)")
+            error.temporary = status == HUB_AGAIN
+            throw error
         }
         let kind = library.descriptor.kind.rawValue
         guard let table = desc.pointee.kind_api!(out, kind, 1), UnsafeRawPointer(table).load(as: UInt32.self) >= 16 else {

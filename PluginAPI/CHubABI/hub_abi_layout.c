@@ -36,7 +36,8 @@
     X(hub_bus_api_v1, struct_size) X(hub_bus_api_v1, append) X(hub_bus_api_v1, order_state) \
     X(hub_bus_api_v1, timeline) X(hub_bus_api_v1, read_from) X(hub_bus_api_v1, idem_lookup) \
     X(hub_bus_api_v1, orders_in_state) X(hub_bus_api_v1, kv_get) X(hub_bus_api_v1, kv_put) \
-    X(hub_bus_api_v1, flush)                                                              \
+    X(hub_bus_api_v1, flush) X(hub_bus_api_v1, wait_commits) X(hub_bus_api_v1, kv_scan)   \
+    X(hub_bus_api_v1, idem_scan)                                                          \
     X(hub_rules_api_v1, struct_size) X(hub_rules_api_v1, evaluate)                        \
     X(hub_predictor_api_v1, struct_size) X(hub_predictor_api_v1, score)                   \
     X(hub_connector_api_v1, struct_size) X(hub_connector_api_v1, deliver)                 \
@@ -70,6 +71,9 @@ _Static_assert(sizeof(hub_bytes) == 16, "hub_bytes is 16 bytes");
 _Static_assert(offsetof(hub_connector_api_v1, inbound) == 16, "hub_connector_api_v1.inbound");
 _Static_assert(offsetof(hub_connector_api_v1, query_status) == 24, "hub_connector_api_v1.query_status");
 _Static_assert(sizeof(hub_buf) == 32, "hub_buf is 32 bytes");
+/* Released 1.3 offsets: the bus functions appended for shared buses and migration. */
+_Static_assert(offsetof(hub_bus_api_v1, wait_commits) == 80, "hub_bus_api_v1.wait_commits");
+_Static_assert(offsetof(hub_bus_api_v1, idem_scan) == 96, "hub_bus_api_v1.idem_scan");
 _Static_assert(offsetof(hub_event, id) == 8, "hub_event.id");
 _Static_assert(offsetof(hub_event, time_unix_ns) == 120, "hub_event.time_unix_ns");
 _Static_assert(offsetof(hub_event, state) == 136, "hub_event.state");

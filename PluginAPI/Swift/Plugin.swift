@@ -140,4 +140,17 @@ public protocol StateBusPlugin: Plugin {
     func kvGet(namespace: String, key: String) throws(PluginError) -> (value: [UInt8], revision: UInt64)?
     func kvPut(namespace: String, key: String, value: [UInt8], expectedRevision: UInt64) throws(PluginError) -> UInt64
     func flush() throws(PluginError)
+    /// ABI 1.3: blocks until the log's last offset is above `after` or the timeout passes;
+    /// returns the last offset. Offsets must become visible in order.
+    func waitCommits(after: UInt64, timeoutMillis: UInt32) throws(PluginError) -> UInt64
+    /// ABI 1.3: KV entries after (namespace, key), as `[{"ns","key","value_hex","rev"}]`.
+    func kvScan(afterNamespace: String, afterKey: String, max: Int) throws(PluginError) -> [UInt8]
+    /// ABI 1.3: idempotency records after `key`, as `[{"key","subject","fingerprint","response"}]`.
+    func idempotencyScan(after key: String, max: Int) throws(PluginError) -> [UInt8]
+    /// Whether several hub nodes may share this bus at once (HUB_CAP_BUS_SHARED).
+    static var sharedByNodes: Bool { get }
+}
+
+extension StateBusPlugin {
+    public static var sharedByNodes: Bool { false }
 }

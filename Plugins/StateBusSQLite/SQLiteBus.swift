@@ -73,6 +73,19 @@ final class SQLiteBus: StateBusPlugin {
         }
     }
 
+    /// One process writes an SQLite bus: the tail is what it is now (nothing to wait for).
+    func waitCommits(after: UInt64, timeoutMillis: UInt32) throws(PluginError) -> UInt64 {
+        try store.withLock { store throws(PluginError) in try store.tail() }
+    }
+
+    func kvScan(afterNamespace: String, afterKey: String, max: Int) throws(PluginError) -> [UInt8] {
+        try store.withLock { store throws(PluginError) in try store.kvScan(afterNamespace: afterNamespace, afterKey: afterKey, max: max) }
+    }
+
+    func idempotencyScan(after key: String, max: Int) throws(PluginError) -> [UInt8] {
+        try store.withLock { store throws(PluginError) in try store.idempotencyScan(after: key, max: max) }
+    }
+
     func flush() throws(PluginError) {
         checkpointer.stop()
         try store.withLock { store throws(PluginError) in try store.database.execute("PRAGMA wal_checkpoint(TRUNCATE)") }

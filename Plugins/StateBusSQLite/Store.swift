@@ -1,3 +1,4 @@
+import BusRecords
 import HubJSON
 import HubPluginKit
 
@@ -15,6 +16,9 @@ final class Store {
     private let selectByState: Statement
     private let selectKV: Statement
     private let upsertKV: Statement
+    private let selectTail: Statement
+    private let scanKV: Statement
+    private let scanIdem: Statement
 
     init(path: String, synchronous: String) throws(PluginError) {
         database = try Database(path: path)
@@ -37,6 +41,10 @@ final class Store {
         upsertKV = try database.prepare(
             "INSERT INTO kv(ns, key, value, rev) VALUES(?1, ?2, ?3, ?4) "
                 + "ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value, rev = excluded.rev")
+        selectTail = try database.prepare("SELECT coalesce(max(offset), 0) FROM records")
+        scanKV = try database.prepare("SELECT ns, key, value, rev FROM kv WHERE (ns, key) > (?1, ?2) ORDER BY ns, key LIMIT ?3")
+        scanIdem = try database.prepare(
+            "SELECT key, subject, fingerprint, response FROM idempotency WHERE key > ?1 ORDER BY key LIMIT ?2")
     }
 
     private static func migrate(_ database: Database) throws(PluginError) {
@@ -79,7 +87,7 @@ final class Store {
         try database.execute("BEGIN IMMEDIATE")
         do throws(PluginError) {
             for record in records { try insertIdempotency(record) }
-            for group in Self.groupBySubject(events) { try appendGroup(group) }
+            for group in BusRecords.groupBySubject(events) { try appendGroup(group) }
             try database.execute("COMMIT")
             return UInt64(database.lastInsertRowID)
         } catch {
@@ -99,39 +107,12 @@ final class Store {
         }
     }
 
-    /// Groups events by subject, keeping each subject's events in order. Events of one
-    /// order arrive together, so the subject is compared with the previous one first and
-    /// hashed only when it changes.
-    static func groupBySubject(_ events: [EventView]) -> [[EventView]] {
-        var groups: [[EventView]] = []
-        var index: [String: Int] = [:]
-        var current = -1
-        for event in events {
-            if current >= 0, event.subject.raw.elementsEqual(groups[current][0].subject.raw) {
-                groups[current].append(event)
-                continue
-            }
-            let subject = event.subject.string
-            if let at = index[subject] {
-                current = at
-                groups[at].append(event)
-            } else {
-                current = groups.count
-                index[subject] = current
-                groups.append([event])
-            }
-        }
-        return groups
-    }
-
     private func appendGroup(_ group: [EventView]) throws(PluginError) {
         let subject = group[0].subject.string
         let first = group[0].sequence
         let last = group[group.count - 1].sequence
         if !subject.isEmpty { try advanceOrder(subject, group: group, first: first, last: last) }
-        var blob: [UInt8] = []
-        blob.reserveCapacity(group.reduce(0) { $0 + $1.data.raw.count + 200 })
-        for event in group { EventRecord.append(event, to: &blob) }
+        let blob = BusRecords.encode(group)
         insertRecord.bind(1, utf8: group[0].subject.raw)
         insertRecord.bind(2, Int64(first))
         insertRecord.bind(3, Int64(last))
@@ -195,62 +176,29 @@ final class Store {
         var found = false
         while try selectTimeline.step() {
             found = true
-            events.append(contentsOf: try Self.decode(selectTimeline.blob(0), at: "order \(orderID)"))
+            events.append(contentsOf: try BusRecords.decode(selectTimeline.blob(0), at: "order \(orderID)"))
         }
-        return found ? Self.render(events) : nil
-    }
-
-    static func decode(_ blob: [UInt8], at place: String) throws(PluginError) -> [EventRecord.Fields] {
-        guard let events = EventRecord.decode(blob) else { throw .internalError("stored events of \(place) are damaged") }
-        return events
-    }
-
-    /// The events as a JSON array of CloudEvents.
-    static func render(_ events: [EventRecord.Fields]) -> [UInt8] {
-        var writer = JSONWriter(capacity: events.count * 400)
-        writer.array { array in
-            for event in events {
-                var one = JSONWriter(capacity: 512)
-                CloudEventJSON.write(event, into: &one)
-                array.raw(one.bytes)
-            }
-        }
-        return writer.bytes
+        return found ? BusRecords.render(events) : nil
     }
 
     func read(after offset: UInt64, max: Int) throws(PluginError) -> (json: [UInt8], next: UInt64) {
         selectFrom.bind(1, Int64(offset))
         selectFrom.bind(2, Int64(Swift.max(1, max)))
         defer { selectFrom.reset() }
-        var pages: [(UInt64, [EventRecord.Fields])] = []
+        var pages: [(offset: UInt64, events: [EventRecord.Fields])] = []
         var next = offset
         while try selectFrom.step() {
             next = UInt64(selectFrom.int64(0))
-            pages.append((next, try Self.decode(selectFrom.blob(1), at: "record \(next)")))
+            pages.append((next, try BusRecords.decode(selectFrom.blob(1), at: "record \(next)")))
         }
-        var writer = JSONWriter()
-        writer.array { records in
-            for (recordOffset, events) in pages {
-                records.object { o in
-                    o.field("offset", recordOffset)
-                    o.rawField("events", Self.render(events))
-                }
-            }
-        }
-        return (writer.bytes, next)
+        return (BusRecords.page(pages), next)
     }
 
     func idempotencyRecord(_ key: String) throws(PluginError) -> [UInt8]? {
         selectIdem.bind(1, key)
         defer { selectIdem.reset() }
         guard try selectIdem.step() else { return nil }
-        var writer = JSONWriter()
-        writer.object { o in
-            o.field("subject", selectIdem.text(0))
-            o.field("fingerprint", selectIdem.text(1))
-            o.field("response", String(decoding: selectIdem.blob(2), as: UTF8.self))
-        }
-        return writer.bytes
+        return BusRecords.idempotency(subject: selectIdem.text(0), fingerprint: selectIdem.text(1), response: selectIdem.blob(2))
     }
 
     func orders(inState state: String, max: Int) throws(PluginError) -> [UInt8] {
@@ -259,9 +207,7 @@ final class Store {
         defer { selectByState.reset() }
         var ids: [String] = []
         while try selectByState.step() { ids.append(selectByState.text(0)) }
-        var writer = JSONWriter()
-        writer.array { a in for id in ids { a.element(id) } }
-        return writer.bytes
+        return BusRecords.strings(ids)
     }
 
     // MARK: KV
@@ -285,5 +231,33 @@ final class Store {
         upsertKV.bind(4, Int64(current + 1))
         try upsertKV.run()
         return current + 1
+    }
+
+    // MARK: Tail and scans (ABI 1.3)
+
+    /// The log's last offset (one writer: nothing commits behind the caller's back).
+    func tail() throws(PluginError) -> UInt64 {
+        defer { selectTail.reset() }
+        guard try selectTail.step() else { return 0 }
+        return UInt64(selectTail.int64(0))
+    }
+
+    func kvScan(afterNamespace: String, afterKey: String, max: Int) throws(PluginError) -> [UInt8] {
+        scanKV.bind(1, afterNamespace)
+        scanKV.bind(2, afterKey)
+        scanKV.bind(3, Int64(Swift.max(1, max)))
+        defer { scanKV.reset() }
+        var rows: [(namespace: String, key: String, value: [UInt8], revision: UInt64)] = []
+        while try scanKV.step() { rows.append((scanKV.text(0), scanKV.text(1), scanKV.blob(2), UInt64(scanKV.int64(3)))) }
+        return BusRecords.kvPage(rows)
+    }
+
+    func idempotencyScan(after key: String, max: Int) throws(PluginError) -> [UInt8] {
+        scanIdem.bind(1, key)
+        scanIdem.bind(2, Int64(Swift.max(1, max)))
+        defer { scanIdem.reset() }
+        var rows: [(key: String, subject: String, fingerprint: String, response: [UInt8])] = []
+        while try scanIdem.step() { rows.append((scanIdem.text(0), scanIdem.text(1), scanIdem.text(2), scanIdem.blob(3))) }
+        return BusRecords.idempotencyPage(rows)
     }
 }

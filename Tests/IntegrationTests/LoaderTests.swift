@@ -101,7 +101,7 @@ import Testing
     @Test func newerMinor() throws {
         let error = refusal(try build("minor99", ["FIXTURE_MINOR=99"]))
         #expect(error?.code == .abiMismatch)
-        #expect(error?.message.hasPrefix("descriptor.abi_minor: plugin built for ABI 1.99, host speaks 1.2") == true)
+        #expect(error?.message.hasPrefix("descriptor.abi_minor: plugin built for ABI 1.99, host speaks 1.3") == true)
     }
 
     @Test func descriptorTooSmall() throws {

@@ -36,6 +36,10 @@ final class Planner {
                     refuse(spec.position, "plugins.\(spec.slot): the state bus cannot be added or replaced live; restart the hub with this manifest (docs/operations.md, \"Changing the state bus\")")
                     continue
                 }
+                if spec.kind == .connector && slots.bus.sharedByNodes {
+                    refuse(spec.position, "plugins.\(spec.slot): on a bus several hub nodes share, connectors are added by restarting the nodes with this manifest (each connector's dispatch lease is set up at start; docs/scale-out.md)")
+                    continue
+                }
                 if let problem = trial(spec, next) { refusals.append(problem); continue }
                 changes.append(.init(action: .load, slot: spec.slot, from: nil, to: describe(spec), detail: spec.kind.name))
                 if spec.canary != nil, let canary = spec.canarySpec {
@@ -67,6 +71,10 @@ final class Planner {
         }
         for old in running.plugins where next.plugin(old.slot) == nil {
             if old.kind == .stateBus { continue }  // the parser insists on a bus; a different name is refused above
+            if old.kind == .connector && slots.bus.sharedByNodes {
+                refuse(Manifest.Position(file: next.path, line: 1, column: 1), "plugins.\(old.slot): on a bus several hub nodes share, connectors are removed by restarting the nodes with this manifest (docs/scale-out.md)")
+                continue
+            }
             changes.append(.init(action: .remove, slot: old.slot, from: describe(old), to: nil, detail: old.kind.name))
         }
         if running.pipeline != next.pipeline {

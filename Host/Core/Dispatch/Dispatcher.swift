@@ -31,10 +31,14 @@ public final class Dispatcher: Sendable {
     private let wakeup = DispatchSemaphore(value: 0)
     private let exited = DispatchSemaphore(value: 0)
     private let workers: Int
+    /// Whether a delivery may start now: on a hub node sharing its bus, only while this node
+    /// holds the connector's dispatch lease (Cluster); always otherwise.
+    private let fence: @Sendable () -> Bool
 
     init(connector: LiveSlot, spec: Manifest.Plugin, bus: PluginInstance, committer: GroupCommitter, metrics: HostMetrics,
-         logger: Logger, startOffset: UInt64, owed: [OutboxItem] = [], paused: Bool = false) {
+         logger: Logger, startOffset: UInt64, owed: [OutboxItem] = [], paused: Bool = false, fence: @escaping @Sendable () -> Bool = { true }) {
         self.connector = connector
+        self.fence = fence
         policy = spec.retry
         self.committer = committer
         self.metrics = metrics
@@ -74,14 +78,15 @@ public final class Dispatcher: Sendable {
     /// Stops taking jobs; waits up to `graceNanos` for deliveries in progress, then saves the
     /// watermark. What is still queued stays owed in the log and is sent after a restart.
     /// Returns false when a worker is still inside a delivery after the grace period.
+    /// `saveWatermark: false` when this node lost its dispatch lease: the node that holds it now keeps the watermark.
     @discardableResult
-    public func stop(graceNanos: UInt64) -> Bool {
+    public func stop(graceNanos: UInt64, saveWatermark save: Bool = true) -> Bool {
         state.withLock { $0.stopping = true }
         for _ in 0..<workers { wakeup.signal() }
         let deadline = DispatchTime.now() + .nanoseconds(Int(graceNanos))
         var exitedAll = true
         for _ in 0..<workers where exited.wait(timeout: deadline) == .timedOut { exitedAll = false }
-        saveWatermark(force: true)
+        if save { saveWatermark(force: true) }
         return exitedAll
     }
 
@@ -119,6 +124,8 @@ public final class Dispatcher: Sendable {
             if s.stopping { return .exit }
             if s.paused { return .wait(nil) }
             let now = Clock.monotonicNanos()
+            // Fenced (the dispatch lease lapsed or is not ours): look again shortly.
+            if !fence() { return .wait(now + 100_000_000) }
             if let until = s.breaker.blockedUntil(now: now) { return .wait(until) }
             guard let job = s.queue.take(now: now) else { return .wait(s.queue.nextDue()) }
             s.breaker.started()

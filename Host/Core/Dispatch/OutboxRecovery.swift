@@ -34,7 +34,8 @@ struct OutboxRecovery {
     /// lowest saved watermark. A connector slot new to this bus starts at the log's tail (an
     /// added TMS must not be sent every past order); its watermark is saved before anything new
     /// is written, so a crash cannot make it start later.
-    func scan(_ connectors: [Connector]) throws(PluginCallError) -> (pending: [String: [OutboxItem]], tail: UInt64) {
+    /// `upTo` bounds the scan (a node that just gained a dispatch lease scans to where it follows the log from).
+    func scan(_ connectors: [Connector], upTo: UInt64 = UInt64.max) throws(PluginCallError) -> (pending: [String: [OutboxItem]], tail: UInt64) {
         var marks: [String: UInt64] = [:]
         var fresh: [String] = []
         for connector in connectors {
@@ -45,17 +46,18 @@ struct OutboxRecovery {
         for slot in fresh { marks[slot] = UInt64.max }  // owed nothing from the past
         var open: [String: [(id: String, item: OutboxItem)]] = [:]
         var settled: [String: Set<String>] = [:]
-        while true {
+        while offset < upTo {
             let (json, next) = try bus.read(after: offset, max: 2000)
             if next <= offset { break }
             // With no saved watermark at all there is nothing to look for: only the tail counts.
             for record in known ? (try? JSONParser.parse(json).arrayValue) ?? [] : [] {
                 let recordOffset = UInt64(record["offset"]?.intValue ?? 0)
+                if recordOffset > upTo { break }
                 for event in record["events"]?.arrayValue ?? [] {
                     note(event, floor: recordOffset > 0 ? recordOffset - 1 : 0, connectors: connectors, marks: marks, open: &open, settled: &settled)
                 }
             }
-            offset = next
+            offset = min(next, upTo)
         }
         for slot in fresh {
             try saveWatermark(slot, offset)

@@ -53,9 +53,13 @@ public final class Reconciler: Sendable {
     /// stale periods, so a round spends its requests on orders that may have drifted.
     private let agreed = Mutex<[String: (state: String, at: Int64)]>([:])
 
+    /// Whether this node asks now: on nodes sharing a bus, only the one holding the connector's dispatch lease.
+    private let leads: @Sendable () -> Bool
+
     init(connector: LiveSlot, policy: Manifest.ConnectorPolicy, bus: PluginInstance, committer: GroupCommitter,
-         intake: CallbackIntake, health: FulfillmentHealth, logger: Logger) {
+         intake: CallbackIntake, health: FulfillmentHealth, logger: Logger, leads: @escaping @Sendable () -> Bool = { true }) {
         self.connector = connector
+        self.leads = leads
         self.policy = policy
         self.bus = bus
         self.committer = committer
@@ -70,6 +74,7 @@ public final class Reconciler: Sendable {
             while !stopped.load(ordering: .relaxed) {
                 _ = wakeup.wait(timeout: .now() + .milliseconds(policy.reconcileIntervalMillis))
                 if stopped.load(ordering: .relaxed) { break }
+                guard leads() else { continue }
                 let round = runRound()
                 if round.repaired + round.drift > 0 {
                     logger.info("reconcile \(connector.slot): checked \(round.checked), repaired \(round.repaired), drift \(round.drift)")

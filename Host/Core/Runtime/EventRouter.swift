@@ -27,6 +27,9 @@ public final class EventRouter: Sendable {
 
     func remove(_ dispatcher: Dispatcher) { dispatchers.withLock { $0.removeAll { $0.dispatcher === dispatcher } } }
 
+    /// Whether anyone takes routed events (a connector's dispatcher or a plugin subscription).
+    var hasConsumers: Bool { !dispatchers.withLock { $0.isEmpty } || !subscriptions.withLock { $0.isEmpty } }
+
     func setGrant(_ grant: FieldGrant?, slot: String) { grants.withLock { $0[slot] = grant } }
 
     /// Drops every subscription of a retired instance and waits for events already handed to

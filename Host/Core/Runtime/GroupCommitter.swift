@@ -35,7 +35,7 @@ public final class GroupCommitter: Sendable {
     private let queue = Mutex(Queue())
     private let wakeup = DispatchSemaphore(value: 0)
     private let idle = DispatchSemaphore(value: 0)
-    private let states: OrderStateCache
+    let states: OrderStateCache
     private let logger: Logger
     private let onCommitted: @Sendable (CommittedGroup) -> Void
     /// The log's tail offset as this committer last wrote it (its thread only, after start).
@@ -132,7 +132,14 @@ public final class GroupCommitter: Sendable {
         }
     }
 
-    private func commitBatch(_ batch: [Pending]) {
+    /// Whether a refused request's idempotency key is already stored (a true duplicate), as
+    /// opposed to a sequence conflict. A new order's key is the only thing that can clash.
+    private func keyTaken(_ record: IdempotencyRecord?) -> Bool {
+        guard let record else { return false }
+        return (try? bus.idempotencyRecord(record.key)) != nil
+    }
+
+    private func commitBatch(_ batch: [Pending], attempt: Int = 1) {
         let started = Clock.monotonicNanos()
         var prepared = BatchPlan(states: states)
         var refused: [(Pending, CommitError)] = []
@@ -160,9 +167,15 @@ public final class GroupCommitter: Sendable {
             metrics.busError()
             if accepted.count == 1 {
                 let (pending, _) = accepted[0]
+                states.forget(pending.request.subject)
+                // Another hub node sharing the bus moved this order since it was cached: read its
+                // state again and re-check the step against it.
+                if error.status == 9 && pending.request.precondition != .none && attempt < 4 && !keyTaken(pending.request.record) {
+                    commitBatch([pending], attempt: attempt + 1)
+                    return
+                }
                 pending.reply(.failure(error.status == 9 && pending.request.record != nil
                     ? .duplicateIdempotencyKey(pending.request.record!.key) : .bus(error)))
-                states.forget(pending.request.subject)
                 return
             }
             // One bad request must not sink the group: retry each alone to find it.

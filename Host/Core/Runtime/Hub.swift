@@ -1,3 +1,5 @@
+import Dispatch
+import HubJSON
 import HubLoader
 import Logging
 import Synchronization
@@ -23,6 +25,8 @@ public final class Hub: Sendable {
     /// Every admin action, as events (GET /v1/audit).
     public let audit: AuditLog
     let router: EventRouter
+    /// This node among others sharing the bus (PostgreSQL); nil on a bus only one hub writes.
+    public let cluster: Cluster?
     /// Host services for plugins created later (apply, canaries).
     let services: HubServices
     let logger: Logger
@@ -50,12 +54,19 @@ public final class Hub: Sendable {
         public var recoverPending = true
         /// Connector workers wait until `resumeDispatch()` (benchmarks queue work first).
         public var dispatchPaused = false
+        /// This node's name among hub nodes sharing one bus (nil: host name and process id).
+        public var node: String?
+        /// How long a node's dispatch lease lasts without renewal: a dead node's connectors
+        /// are taken over after about this long.
+        public var leaseMillis = 15_000
         public init() {}
     }
 
     init(manifest: Manifest, plugins: PluginSet, committer: GroupCommitter, orders: OrderService, metrics: HostMetrics,
-         dispatchers: [Dispatcher], router: EventRouter, services: HubServices, access: AccessControl, logger: Logger, options: Options) {
+         dispatchers: [Dispatcher], router: EventRouter, services: HubServices, access: AccessControl, logger: Logger, options: Options,
+         cluster: Cluster? = nil) {
         self.plugins = plugins
+        self.cluster = cluster
         self.committer = committer
         self.orders = orders
         self.metrics = metrics
@@ -79,15 +90,24 @@ public final class Hub: Sendable {
     /// A reconciler for a connector slot whose plugin answers status queries.
     func makeReconciler(_ spec: Manifest.Plugin) -> Reconciler? {
         guard let slot = plugins.slot(spec.slot), slot.primary.answersStatusQueries else { return nil }
+        let leads = leadsCheck(spec.slot)
         return Reconciler(connector: slot, policy: spec.connector, bus: plugins.bus, committer: committer, intake: callbacks,
-                          health: health, logger: logger)
+                          health: health, logger: logger, leads: leads)
+    }
+
+    /// Whether this node may work for `slot` now: always on its own bus; while it holds the
+    /// slot's dispatch lease on a shared one.
+    func leadsCheck(_ slot: String) -> @Sendable () -> Bool {
+        guard let cluster else { return { true } }
+        return { cluster.leads(slot) }
     }
 
     /// A dispatcher for a connector slot, routed the events it subscribes to.
     func makeDispatcher(_ spec: Manifest.Plugin, startOffset: UInt64, owed: [OutboxItem]) -> Dispatcher? {
         guard let slot = plugins.slot(spec.slot) else { return nil }
+        let fence = leadsCheck(spec.slot)
         let dispatcher = Dispatcher(connector: slot, spec: spec, bus: plugins.bus, committer: committer, metrics: metrics, logger: logger,
-                                    startOffset: startOffset, owed: owed, paused: options.dispatchPaused)
+                                    startOffset: startOffset, owed: owed, paused: options.dispatchPaused, fence: fence)
         router.add(dispatcher, types: spec.subscribes)
         return dispatcher
     }
@@ -113,17 +133,26 @@ public final class Hub: Sendable {
             throw LoadError(.descriptorInvalid, path: manifest.path, "the manifest names no state_bus plugin")
         }
         let bus = try PluginSet.create(busSpec, manifest: manifest, metrics: metrics.registry, logger: logger, backend: nil)
+        // A bus several nodes share: each connector's outbox is scanned by the node that takes
+        // its dispatch lease (Cluster), not at start.
+        let shared = bus.sharedByNodes
         // What connectors still owe from the previous run, read before anything new is written.
         let recovery = OutboxRecovery(bus: bus, logger: logger)
         let owed: (pending: [String: [OutboxItem]], tail: UInt64)
         do throws(PluginCallError) {
-            owed = try recovery.scan(manifest.connectors.map { OutboxRecovery.Connector(slot: $0.slot, types: $0.subscribes) })
+            owed = shared ? ([:], try bus.waitCommits(after: UInt64.max, timeoutMillis: 0))
+                : try recovery.scan(manifest.connectors.map { OutboxRecovery.Connector(slot: $0.slot, types: $0.subscribes) })
         } catch {
             bus.destroy()
             throw LoadError(.createFailed, path: busSpec.library, "reading the outbox from the state bus failed: \(error)")
         }
         let router = EventRouter(logger: logger)
-        let committer = GroupCommitter(bus: bus, metrics: metrics, logger: logger, tail: owed.tail) { router.route($0) }
+        // Shared bus: every node's commits reach the router from the log (Cluster), this node's included.
+        let committer = GroupCommitter(bus: bus, metrics: metrics, logger: logger, tail: owed.tail) { if !shared { router.route($0) } }
+        let cluster = shared
+            ? Cluster(node: Cluster.nodeName(options.node), leaseNanos: UInt64(options.leaseMillis) * 1_000_000, bus: bus, states: committer.states,
+                      connectors: options.startDispatchers ? manifest.connectors.map(\.slot) : [], position: owed.tail, logger: logger)
+            : nil
         let services = HubServices(bus: bus, committer: committer, router: router)
         var slots: [LiveSlot] = []
         do throws(LoadError) {
@@ -152,8 +181,20 @@ public final class Hub: Sendable {
         let orders = OrderService(plugins: plugins, pipeline: pipeline, committer: committer, metrics: metrics, logger: logger,
                                   dispatchEnabled: dispatchEnabled)
         let hub = Hub(manifest: manifest, plugins: plugins, committer: committer, orders: orders, metrics: metrics,
-                      dispatchers: [], router: router, services: services, access: access, logger: logger, options: options)
-        if options.startDispatchers {
+                      dispatchers: [], router: router, services: services, access: access, logger: logger, options: options, cluster: cluster)
+        if let cluster {
+            // A delivery must end before another node could take the lease over (the fence is a third of it).
+            for spec in manifest.connectors {
+                if let timeout = spec.config["timeout_ms"]?.intValue, UInt64(max(timeout, 0)) * 3 >= UInt64(options.leaseMillis) {
+                    logger.warning("connector \(spec.slot): timeout_ms \(timeout) is not under a third of the dispatch lease (\(options.leaseMillis) ms): a delivery cut off by a lapsed lease could be sent again by the node taking over; raise --lease-ms above \(timeout * 3)")
+                }
+            }
+            cluster.start(Cluster.Hooks(
+                gained: { [weak hub] slot, upTo in hub?.leaseGained(slot, upTo: upTo) ?? false },
+                lost: { [weak hub] slot, why in hub?.leaseLost(slot, why: why) },
+                route: { router.route($0) },
+                wantsEvents: { router.hasConsumers }))
+        } else if options.startDispatchers {
             let dispatchers = connectors.compactMap { spec -> Dispatcher? in
                 // What the previous run left owed is queued before the workers start and before new
                 // events are routed: it goes first, per order, and holds the watermark down.
@@ -174,14 +215,57 @@ public final class Hub: Sendable {
     /// everything queued, the bus is flushed, plugins are destroyed (and stay mapped).
     public func shutdown(graceNanos: UInt64 = 5_000_000_000) {
         composer.stop()
+        cluster?.stop()
         for reconciler in reconcilers { reconciler.stop() }
         // A connector still inside a delivery after the grace period is left alive (and the bus
         // with it): destroying it would free what that call is using.
         let busy = dispatchers.filter { !$0.stop(graceNanos: graceNanos) }.map(\.connector.slot)
+        // Deliveries are over: other nodes may take this node's connectors at once.
+        if busy.isEmpty { cluster?.releaseLeases() }
         committer.stop()
         do throws(PluginCallError) { try plugins.bus.flush() } catch { logger.warning("bus flush at shutdown: \(error)") }
         if busy.isEmpty { plugins.destroyAll() } else {
             logger.warning("connector(s) \(busy.joined(separator: ", ")) still delivering after the grace period: left loaded; what they owe is sent again on the next start")
+        }
+    }
+
+    // MARK: Sharing the bus with other nodes
+
+    /// This node took `slot`'s dispatch lease: it scans what the connector still owes up to
+    /// where it follows the log from, and dispatches from there on. False when the bus could
+    /// not answer (the lease is let go and taken again later).
+    func leaseGained(_ slot: String, upTo: UInt64) -> Bool {
+        guard let spec = manifest.connectors.first(where: { $0.slot == slot }) else { return false }
+        let recovery = OutboxRecovery(bus: plugins.bus, logger: logger)
+        let owed: [OutboxItem]
+        do throws(PluginCallError) {
+            owed = try recovery.scan([OutboxRecovery.Connector(slot: slot, types: spec.subscribes)], upTo: upTo).pending[slot] ?? []
+        } catch {
+            logger.error("cluster: could not read what \(slot) owes: \(error)")
+            return false
+        }
+        let items = owed.map { item -> OutboxItem in
+            var item = item
+            item.rebuild = item.event.type == EventTypes.dispatchRequested
+            return item
+        }
+        if !items.isEmpty { logger.info("connector \(slot): taking over \(items.count) delivery(ies) still owed") }
+        guard let dispatcher = makeDispatcher(spec, startOffset: upTo, owed: items) else { return false }
+        composition.withLock { $0.dispatchers.append(dispatcher) }
+        return true
+    }
+
+    /// This node lost `slot`'s dispatch lease: its dispatcher stops taking work at once (the
+    /// fence already holds it) and leaves the watermark to the node that holds the lease now.
+    func leaseLost(_ slot: String, why: String) {
+        let gone = composition.withLock { c -> [Dispatcher] in
+            let gone = c.dispatchers.filter { $0.connector.slot == slot }
+            c.dispatchers.removeAll { $0.connector.slot == slot }
+            return gone
+        }
+        for dispatcher in gone {
+            router.remove(dispatcher)
+            DispatchQueue.global(qos: .utility).async { dispatcher.stop(graceNanos: 5_000_000_000, saveWatermark: false) }
         }
     }
 }

@@ -1,5 +1,5 @@
 /*
- * hub_abi.h -- OrderHub plugin ABI, version 1.2.
+ * hub_abi.h -- OrderHub plugin ABI, version 1.3.
  *
  * The one contract between the OrderHub host and its capability plugins (state bus,
  * rules, predictor, connectors). C99; depends on <stdint.h> and <stddef.h> only, so a
@@ -48,7 +48,7 @@ extern "C" {
 /* ---- Versions and the entry symbol ------------------------------------------------ */
 
 #define HUB_ABI_MAJOR 1
-#define HUB_ABI_MINOR 2
+#define HUB_ABI_MINOR 3
 /** Name of the one exported function every plugin provides (see hub_plugin_entry_v1). */
 #define HUB_ENTRY_SYMBOL "hub_plugin_entry_v1"
 
@@ -119,7 +119,9 @@ typedef struct hub_buf {
 #define HUB_CAP_STATE_EXPORT (1ull << 4) /* export_state() and import_state() (hot swap) */
 #define HUB_CAP_UNLOAD_SAFE (1ull << 5)  /* the library may be dlclose'd (C/Rust only) */
 #define HUB_CAP_CONTROL (1ull << 6)      /* control() answers admin commands (ABI 1.1 and later) */
-/* bits 7..47 reserved for the ABI; 48..63 plugin-defined. */
+#define HUB_CAP_BUS_SHARED (1ull << 7)   /* state bus: several hub nodes may share it at once; it
+                                          * provides wait_commits (ABI 1.3 and later) */
+/* bits 8..47 reserved for the ABI; 48..63 plugin-defined. */
 
 /* Host capability bits (hub_host_api.caps). */
 #define HUB_HOST_CAP_KV (1ull << 0)        /* kv_get/kv_put are backed by the state bus */
@@ -317,6 +319,20 @@ typedef struct hub_bus_api_v1 {
                          uint64_t expect_rev, uint64_t *out_new_rev);
     /** Make everything durable (checkpoint); called at shutdown. */
     hub_status (*flush)(void *inst);
+    /* ABI 1.3 and later (called only if struct_size covers them and they are non-NULL). */
+    /** Blocks until the log's last offset is above `after_offset` or `timeout_ms` passes
+     *  (0 = answer at once); *out_tail is the last offset now. Hub nodes sharing one bus
+     *  (HUB_CAP_BUS_SHARED) follow each other's commits with it. Offsets must become visible
+     *  in order: once a reader sees offset N, no record below N may appear later. */
+    hub_status (*wait_commits)(void *inst, uint64_t after_offset, uint32_t timeout_ms,
+                               uint64_t *out_tail);
+    /** KV entries after (after_ns, after_key) in (ns, key) order, at most `max`, as a JSON
+     *  array [{"ns","key","value_hex","rev"}] (`orderhub bus migrate` copies them). */
+    hub_status (*kv_scan)(void *inst, hub_bytes after_ns, hub_bytes after_key, uint32_t max,
+                          hub_buf *out_json);
+    /** Idempotency records with key > after_key in key order, at most `max`, as a JSON array
+     *  [{"key","subject","fingerprint","response"}]. */
+    hub_status (*idem_scan)(void *inst, hub_bytes after_key, uint32_t max, hub_buf *out_json);
 } hub_bus_api_v1;
 
 #define HUB_RULES_API_VERSION 1

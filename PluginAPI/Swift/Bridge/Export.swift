@@ -26,7 +26,8 @@ public enum PluginExport {
         guard hostMajor == UInt16(HUB_ABI_MAJOR), hostMinor >= UInt16(HUB_ABI_MINOR) else { return HUB_UNSUPPORTED }
         let registered = registration.withLock { current -> Registration in
             if let current { return current }
-            let made = Registration(info: info, stateful: stateful, controllable: !P.controlCommands.isEmpty) { context throws(PluginError) in
+            let shared = (P.self as? any StateBusPlugin.Type)?.sharedByNodes ?? false
+            let made = Registration(info: info, stateful: stateful, controllable: !P.controlCommands.isEmpty, shared: shared) { context throws(PluginError) in
                 try P(context: context)
             }
             current = made
@@ -43,12 +44,13 @@ final class Registration: @unchecked Sendable {  // immutable after init; descri
     let make: @Sendable (PluginContext) throws(PluginError) -> any Plugin
     let descriptor: UnsafeMutablePointer<hub_plugin_desc>
 
-    init(info: PluginInfo, stateful: Bool, controllable: Bool, make: @escaping @Sendable (PluginContext) throws(PluginError) -> any Plugin) {
+    init(info: PluginInfo, stateful: Bool, controllable: Bool, shared: Bool, make: @escaping @Sendable (PluginContext) throws(PluginError) -> any Plugin) {
         self.info = info
         self.make = make
         var caps = UInt64(HUB_CAP_HEALTH) | UInt64(HUB_CAP_ON_EVENT) | UInt64(HUB_CAP_QUIESCE)
         if stateful { caps |= UInt64(HUB_CAP_STATE_EXPORT) }
         if controllable { caps |= UInt64(HUB_CAP_CONTROL) }
+        if shared { caps |= UInt64(HUB_CAP_BUS_SHARED) }
         descriptor = .allocate(capacity: 1)
         descriptor.initialize(to: hub_plugin_desc(
             struct_size: UInt32(MemoryLayout<hub_plugin_desc>.size),

@@ -140,6 +140,25 @@ enum KindTables {
             flush: { inst in
                 let box = InstanceBox.from(inst)
                 return box.call { () throws(PluginError) in try bus(box).flush() }
+            },
+            wait_commits: { inst, after, timeout, outTail in
+                let box = InstanceBox.from(inst)
+                return box.call { () throws(PluginError) in
+                    outTail?.pointee = try bus(box).waitCommits(after: after, timeoutMillis: timeout)
+                }
+            },
+            kv_scan: { inst, afterNamespace, afterKey, max, out in
+                let box = InstanceBox.from(inst)
+                return box.call { () throws(PluginError) in
+                    fillBuffer(out, try bus(box).kvScan(afterNamespace: BytesView(afterNamespace).string,
+                                                        afterKey: BytesView(afterKey).string, max: Int(max)))
+                }
+            },
+            idem_scan: { inst, after, max, out in
+                let box = InstanceBox.from(inst)
+                return box.call { () throws(PluginError) in
+                    fillBuffer(out, try bus(box).idempotencyScan(after: BytesView(after).string, max: Int(max)))
+                }
             }))
         return table
     }()

@@ -55,9 +55,11 @@ enum Thunks {
     static let health: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<hub_buf>?) -> hub_status = { inst, out in
         let box = InstanceBox.from(inst)
         var writer = JSONWriter()
+        let detail = box.plugin.health()
         writer.object { o in
-            o.field("status", "ok")
-            if let detail = box.plugin.health() { o.field("detail", detail) }
+            // A report may say its own status ("ok", "degraded", "down"), e.g. a bus whose database is away.
+            o.field("status", detail?["status"]?.stringValue ?? "ok")
+            if let detail { o.field("detail", detail) }
         }
         fillBuffer(out, writer.bytes)
         return HUB_OK

@@ -57,8 +57,9 @@ struct TestManifest {
     let directory: String
     let path: String
 
+    /// `bus`: the state bus's config line (default: an SQLite file in the folder); see `PostgresServer.busEntry`.
     init(directory: String, wmsURL: String, rules: String? = nil, maxAttempts: Int = 3, extra: String = "",
-         pipeline: String = "[rules, predictor]") throws {
+         pipeline: String = "[rules, predictor]", bus: String? = nil) throws {
         self.directory = directory
         path = directory + "/hub.yaml"
         let rulesPath = directory + "/rules.json"
@@ -67,9 +68,7 @@ struct TestManifest {
             version: 1
             plugins:
               bus:
-                kind: state_bus
-                library: \(try Products.library("StateBusSQLite"))
-                config: {path: data/hub.db}
+            \(try bus ?? "    kind: state_bus\n    library: \(Products.library("StateBusSQLite"))\n    config: {path: data/hub.db}")
               rules:
                 kind: rules
                 library: \(try Products.library("RulesBasic"))

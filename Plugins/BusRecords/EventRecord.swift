@@ -4,22 +4,23 @@ import HubPluginKit
 /// two integers; one order's events of one commit in one blob. CloudEvents JSON is rendered
 /// when the log is read, not on every write: writes are the hot path (each order is written
 /// once and read a few times), and the envelope would double the bytes on disk.
-enum EventRecord {
+public enum EventRecord {
     /// Field order in the encoding.
-    struct Fields {
-        var id: ArraySlice<UInt8> = []
-        var source: ArraySlice<UInt8> = []
-        var type: ArraySlice<UInt8> = []
-        var subject: ArraySlice<UInt8> = []
-        var dataContentType: ArraySlice<UInt8> = []
-        var producer: ArraySlice<UInt8> = []
-        var state: ArraySlice<UInt8> = []
-        var data: ArraySlice<UInt8> = []
-        var timeUnixNanos: Int64 = 0
-        var sequence: UInt64 = 0
+    public struct Fields: Sendable {
+        public init() {}
+        public var id: ArraySlice<UInt8> = []
+        public var source: ArraySlice<UInt8> = []
+        public var type: ArraySlice<UInt8> = []
+        public var subject: ArraySlice<UInt8> = []
+        public var dataContentType: ArraySlice<UInt8> = []
+        public var producer: ArraySlice<UInt8> = []
+        public var state: ArraySlice<UInt8> = []
+        public var data: ArraySlice<UInt8> = []
+        public var timeUnixNanos: Int64 = 0
+        public var sequence: UInt64 = 0
     }
 
-    static func append(_ event: EventView, to out: inout [UInt8]) {
+    public static func append(_ event: EventView, to out: inout [UInt8]) {
         for field in [event.id, event.source, event.type, event.subject, event.dataContentType, event.producer, event.state, event.data] {
             appendInteger(UInt64(field.raw.count), to: &out)
             out.append(contentsOf: field.raw)
@@ -29,7 +30,7 @@ enum EventRecord {
     }
 
     /// Decodes every event of a stored blob; nil when the blob is damaged.
-    static func decode(_ blob: [UInt8]) -> [Fields]? {
+    public static func decode(_ blob: [UInt8]) -> [Fields]? {
         var events: [Fields] = []
         var index = 0
         func integer() -> UInt64? {

@@ -2,8 +2,8 @@ import HubJSON
 import HubPluginKit
 
 /// Renders stored events as structured-mode CloudEvents 1.0 JSON, when the log is read.
-enum CloudEventJSON {
-    static func write(_ event: EventRecord.Fields, into writer: inout JSONWriter) {
+public enum CloudEventJSON {
+    public static func write(_ event: EventRecord.Fields, into writer: inout JSONWriter) {
         writer.object { o in
             o.field("specversion", "1.0")
             o.field("id", text(event.id))
@@ -28,10 +28,10 @@ enum CloudEventJSON {
         }
     }
 
-    static func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+    public static func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
 
     /// "application/json", "application/cloudevents+json", "text/json; charset=utf-8"...
-    static func isJSONType(_ type: String) -> Bool {
+    public static func isJSONType(_ type: String) -> Bool {
         let base = (type.split(separator: ";").first ?? "").filter { $0 != " " }
         return base.lowercased().hasSuffix("json")
     }
