@@ -30,6 +30,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "synchronous mode for the bus: full (fsync per group commit) or normal.")
     var synchronous: String = "full"
 
+    @Option(name: .long, help: "Prefix of the idempotency keys (benchmark processes sharing one PostgreSQL bus use different ones).")
+    var keyPrefix: String = "run"
+
     func run() async throws {
         var logger = Logger(label: "orderhub.bench")
         logger.logLevel = .error
@@ -38,8 +41,10 @@ struct BenchCommand: AsyncParsableCommand {
             Output.err(error.description)
             throw ExitCode(ExitCodes.manifestInvalid)
         }
-        for suffix in ["", "-wal", "-shm"] { unlink(busPath + suffix) }
-        let composed = base.replacingBusConfig(["path": .string(busPath), "synchronous": .string(synchronous)])
+        // A database server's bus (PostgreSQL) runs as the manifest says; an SQLite file is made fresh.
+        let serverBus = base.bus?.config["url"] != nil
+        if !serverBus { for suffix in ["", "-wal", "-shm"] { unlink(busPath + suffix) } }
+        let composed = serverBus ? base : base.replacingBusConfig(["path": .string(busPath), "synchronous": .string(synchronous)])
         var options = Hub.Options()
         options.startDispatchers = false
         let hub: Hub
@@ -48,11 +53,11 @@ struct BenchCommand: AsyncParsableCommand {
             throw ExitCode(ExitCodes.pluginRefused)
         }
         let bodies = (0..<1000).map { OrderGenerator.body(seed: $0) }
-        _ = await drive(hub, count: 2_000, concurrency: concurrency, bodies: bodies, keyPrefix: "warm")
+        _ = await drive(hub, count: 2_000, concurrency: concurrency, bodies: bodies, keyPrefix: keyPrefix + "-warm")
         let started = Clock.monotonicNanos()
-        let latencies = await drive(hub, count: orders, concurrency: concurrency, bodies: bodies, keyPrefix: "run")
+        let latencies = await drive(hub, count: orders, concurrency: concurrency, bodies: bodies, keyPrefix: keyPrefix)
         let seconds = Double(Clock.monotonicNanos() - started) / 1e9
-        report(hub: hub, latencies: latencies, seconds: seconds)
+        if serverBus { reportBrief(latencies: latencies, seconds: seconds) } else { report(hub: hub, latencies: latencies, seconds: seconds) }
         hub.shutdown()
     }
 
@@ -77,6 +82,15 @@ struct BenchCommand: AsyncParsableCommand {
             for await part in group { all.append(contentsOf: part) }
             return all
         }
+    }
+
+    /// Throughput and latency only (a bus on a database server: no local disk to probe).
+    private func reportBrief(latencies: [UInt64], seconds: Double) {
+        let sorted = latencies.sorted()
+        func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1e6 }
+        Output.out("orderhub bench: \(latencies.count) orders, concurrency \(concurrency)")
+        Output.out("  throughput        \(Int(Double(latencies.count) / seconds)) orders/s (\(String(format2: seconds)) s)")
+        Output.out("  latency to dispatch-enqueued  p50 \(String(format2: percentile(0.5))) ms  p99 \(String(format2: percentile(0.99))) ms  max \(String(format2: percentile(1.0))) ms")
     }
 
     private func report(hub: Hub, latencies: [UInt64], seconds: Double) {

@@ -89,13 +89,13 @@ import Testing
     @Test func entryRefusingTheHost() throws {
         let error = refusal(try build("refuses", ["FIXTURE_ENTRY_REFUSES"]))
         #expect(error?.code == .entryFailed)
-        #expect(error?.message.contains("refused host ABI 1.2 with status UNSUPPORTED") == true)
+        #expect(error?.message.contains("refused host ABI 1.3 with status UNSUPPORTED") == true)
     }
 
     @Test func wrongMajor() throws {
         let error = refusal(try build("major2", ["FIXTURE_MAJOR=2"]))
         #expect(error?.code == .abiMismatch)
-        #expect(error?.message == "descriptor.abi_major: plugin built for ABI 2.2, host speaks 1.2 (majors must be equal)")
+        #expect(error?.message == "descriptor.abi_major: plugin built for ABI 2.3, host speaks 1.3 (majors must be equal)")
     }
 
     @Test func newerMinor() throws {
