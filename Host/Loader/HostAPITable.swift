@@ -13,6 +13,9 @@ enum HostAPITable {
     /// For instances with the full services (every plugin but the bus, in a running hub).
     nonisolated(unsafe) static let shared = make(caps: UInt64(HUB_HOST_CAP_KV) | UInt64(HUB_HOST_CAP_PUBSUB)
         | UInt64(HUB_HOST_CAP_TIMERS) | UInt64(HUB_HOST_CAP_METRICS))  // immutable after init
+    /// The same, for plugins of a hub node sharing its bus with other nodes: the KV is shared.
+    nonisolated(unsafe) static let clustered = make(caps: UInt64(HUB_HOST_CAP_KV) | UInt64(HUB_HOST_CAP_PUBSUB)
+        | UInt64(HUB_HOST_CAP_TIMERS) | UInt64(HUB_HOST_CAP_METRICS) | UInt64(HUB_HOST_CAP_KV_SHARED))  // immutable after init
     /// For the bus itself and for `orderhub check`: no KV or events, and the caps say so.
     nonisolated(unsafe) static let limited = make(caps: UInt64(HUB_HOST_CAP_TIMERS) | UInt64(HUB_HOST_CAP_METRICS))  // immutable
 

@@ -12,10 +12,13 @@ public protocol HostServicesBackend: AnyObject, Sendable {
     func kvPut(namespace: String, key: String, value: [UInt8], expectedRevision: UInt64) -> Result<UInt64, PluginCallError>
     /// Every subscription of an instance that is gone (a restarted worker's).
     func dropSubscriptions(_ context: HostContext)
+    /// Whether the KV is shared with other hub nodes (HUB_HOST_CAP_KV_SHARED).
+    var kvShared: Bool { get }
 }
 
 extension HostServicesBackend {
     public func dropSubscriptions(_ context: HostContext) {}
+    public var kvShared: Bool { false }
 }
 
 /// Per-instance state behind the `hctx` pointer: the slot's name, config, logger, metrics

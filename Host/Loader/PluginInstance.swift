@@ -32,7 +32,7 @@ public final class PluginInstance: @unchecked Sendable {  // `inst` is only used
         var out: UnsafeMutableRawPointer?
         var err = hub_buf()
         let status = configJSON.withUnsafeBufferPointer { config in
-            desc.pointee.create!(context.backend == nil ? HostAPITable.limited : HostAPITable.shared, retained.toOpaque(), hub_bytes(ptr: config.baseAddress, len: config.count), &out, &err)
+            desc.pointee.create!(context.backend == nil ? HostAPITable.limited : context.backend!.kvShared ? HostAPITable.clustered : HostAPITable.shared, retained.toOpaque(), hub_bytes(ptr: config.baseAddress, len: config.count), &out, &err)
         }
         let message = String(decoding: take(&err), as: UTF8.self)
         guard status == HUB_OK, let out else {

@@ -22,6 +22,9 @@ final class RulesEngine: RulesPlugin {
     /// Held while the snapshot timer works, so shutdown never overlaps it.
     private let background = Mutex<Void>(())
     private let windowsDirty = Atomic<Bool>(false)
+    /// The KV is shared with other hub nodes: windows live there, and rulesets another node
+    /// publishes are picked up on each tick.
+    private let shared: Bool
     /// Set by quiesce (hot swap); cleared when the instance serves again.
     private let quiesced = Atomic<Bool>(false)
     private let evaluated: HostServices.Metric?
@@ -30,13 +33,23 @@ final class RulesEngine: RulesPlugin {
 
     init(context: PluginContext) throws(PluginError) {
         host = context.host
-        for member in context.config.objectValue ?? [] where !member.key.hasPrefix("_") && !["rulesets", "snapshot_interval_ms"].contains(member.key) {
-            throw .invalid("config: unknown key '\(member.key)' (known: rulesets, snapshot_interval_ms)")
+        for member in context.config.objectValue ?? [] where !member.key.hasPrefix("_") && !["rulesets", "snapshot_interval_ms", "velocity_scope"].contains(member.key) {
+            throw .invalid("config: unknown key '\(member.key)' (known: rulesets, snapshot_interval_ms, velocity_scope)")
+        }
+        // On hub nodes sharing a bus, velocity counts every node's orders ("cluster", exact, a KV
+        // round trip per velocity rule per order) unless the admin chooses per-node counting.
+        let scope = context.config["velocity_scope"]?.stringValue ?? "cluster"
+        guard ["cluster", "node"].contains(scope) else {
+            throw .invalid("config.velocity_scope: '\(scope)' is not one of cluster, node")
         }
         manifestDir = context.config["_manifest_dir"]?.stringValue ?? ""
         store = RulesetStore(host: context.host)
         ledger = KVLedger(host: context.host)
-        state = RuleState(ledger: ledger, windows: VelocityWindows())
+        let windows = VelocityWindows()
+        // Nodes sharing one bus count velocity in the shared KV; a lone hub in memory.
+        shared = context.host.kvShared
+        let countShared = shared && scope == "cluster"
+        state = RuleState(ledger: ledger, windows: windows, velocity: countShared ? SharedVelocity(host: context.host, fallback: windows) : nil)
         var seeds: [(path: String, text: String)] = []
         var folders = [context.config["_manifest_dir"]?.stringValue ?? ""]
         for (index, entry) in (context.config["rulesets"]?.arrayValue ?? []).enumerated() {
@@ -135,7 +148,8 @@ final class RulesEngine: RulesPlugin {
             let again = self.background.withLock { _ -> Bool in
                 // After shutdown the host may be gone: no host call from here on.
                 guard !self.stopping.load(ordering: .acquiring) else { return false }
-                if self.windowsDirty.exchange(false, ordering: .acquiringAndReleasing) {
+                if self.shared { self.followPublishes() }
+                if self.windowsDirty.exchange(false, ordering: .acquiringAndReleasing) && !(self.state.velocity is SharedVelocity) {
                     self.state.windows.prune(olderThan: Int64(self.host.wallNanos()) - self.horizon.load(ordering: .relaxed))
                     self.saveWindows()
                 }
@@ -143,6 +157,15 @@ final class RulesEngine: RulesPlugin {
                 return true
             }
             if again { self.scheduleSnapshots(every: milliseconds) }
+        }
+    }
+
+    /// Another node published or rolled back a ruleset: make its live version live here too.
+    private func followPublishes() {
+        do throws(PluginError) {
+            if try store.refresh() { updateHorizon() }
+        } catch {
+            host.log(.warn, "rules: could not check for rulesets published by other nodes: \(error.message)")
         }
     }
 

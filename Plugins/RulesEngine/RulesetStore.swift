@@ -192,26 +192,49 @@ final class RulesetStore: Sendable {
                 throw .invalid(error.description)
             }
             let digest = Self.digest(([seed.text] + tableTexts).joined(separator: "\u{0}"))
-            if let (index, _) = try index(id), index.seedDigest == digest, index.live > 0 { continue }
-            do {
-                let (_, number) = try create(source: seed.text, file: file, note: "seeded from \(seed.path)") { tableFiles(seed.path, $0) }
-                _ = try publish(id, number)
-                try writes.withLock { _ throws(PluginError) in
-                    guard let (found, revision) = try self.index(id) else { return }
-                    var index = found
-                    index.seedDigest = digest
-                    try saveIndex(id, index, revision: revision)
+            // Nodes sharing one bus start together and seed the same file: whoever loses a
+            // compare-and-set looks again, and takes what the other published.
+            for attempt in 1...50 {
+                if let (index, _) = try index(id), index.seedDigest == digest, index.live > 0 { break }
+                do {
+                    let (_, number) = try create(source: seed.text, file: file, note: "seeded from \(seed.path)") { tableFiles(seed.path, $0) }
+                    _ = try publish(id, number)
+                    try writes.withLock { _ throws(PluginError) in
+                        guard let (found, revision) = try self.index(id) else { return }
+                        var index = found
+                        index.seedDigest = digest
+                        try saveIndex(id, index, revision: revision)
+                    }
+                    host.log(.info, "ruleset '\(id)': \(seed.path) published as version \(number)")
+                    break
+                } catch where error.status == 9 && attempt < 50 {
+                    usleep(UInt32.random(in: 20_000...100_000))
                 }
-                host.log(.info, "ruleset '\(id)': \(seed.path) published as version \(number)")
-            } catch where error.status == 9 {
-                // Another node seeding the same file got there first: take what it published.
-                guard let (index, _) = try index(id), index.seedDigest == digest, index.live > 0 else { throw error }
             }
         }
         for id in try ids() where !current.contains(where: { $0.id == id }) {
             guard let (index, _) = try index(id), index.live > 0 else { continue }
             swapIn(try compile(id, index.live))
         }
+    }
+
+    /// Makes live what the KV says is live, for rulesets another hub node published or rolled
+    /// back (shared KV). True when something changed.
+    func refresh() throws(PluginError) -> Bool {
+        var changed = false
+        for id in try ids() {
+            guard let (index, _) = try index(id), index.live > 0 else { continue }
+            if current.first(where: { $0.id == id })?.version == index.live { continue }
+            let ruleset = try compile(id, index.live)
+            try writes.withLock { _ throws(PluginError) in
+                // A publish on this node may have just moved it: only the KV's live version goes in.
+                guard let (now, _) = try self.index(id), now.live == index.live else { return }
+                swapIn(ruleset)
+                changed = true
+            }
+            if changed { host.log(.info, "ruleset '\(id)': version \(index.live) is live (published on another node)") }
+        }
+        return changed
     }
 
     /// Compiles the seeds and makes them live, storing nothing (hosts without KV).

@@ -50,6 +50,8 @@ struct SQLError: Error {
 final class Connection {
     private let handle: OpaquePointer
     let target: String
+    /// Statements prepared on this connection (by SQL text): parsed and planned once, not per call.
+    private var prepared: [String: String] = [:]
 
     /// Connects, or throws HUB_AGAIN naming the server and libpq's reason.
     init(conninfo: String, target: String) throws(PluginError) {
@@ -76,9 +78,21 @@ final class Connection {
         try check(result, sql)
     }
 
-    /// Runs one statement with parameters; rows come back in binary format.
+    /// Runs one statement with parameters; rows come back in binary format. `prepare`: a
+    /// statement of fixed shape run often (reads, KV) is prepared once per connection.
     @discardableResult
-    func query(_ sql: String, _ params: [SQLParam] = []) throws(SQLError) -> SQLRows {
+    func query(_ sql: String, _ params: [SQLParam] = [], prepare: Bool = false) throws(SQLError) -> SQLRows {
+        var name: String?
+        if prepare {
+            if let known = prepared[sql] { name = known } else {
+                let fresh = "s\(prepared.count)"
+                let made = PQprepare(handle, fresh, sql, Int32(params.count), nil)
+                defer { PQclear(made) }
+                try check(made, sql)
+                prepared[sql] = fresh
+                name = fresh
+            }
+        }
         var values: [UnsafeMutablePointer<CChar>?] = []
         var lengths: [Int32] = []
         var formats: [Int32] = []
@@ -99,7 +113,8 @@ final class Connection {
         }
         let result = values.withUnsafeBufferPointer { valuePointers in
             valuePointers.withMemoryRebound(to: UnsafePointer<CChar>?.self) { rebound in
-                PQexecParams(handle, sql, Int32(params.count), nil, rebound.baseAddress, lengths, formats, 1)
+                if let name { return PQexecPrepared(handle, name, Int32(params.count), rebound.baseAddress, lengths, formats, 1) }
+                return PQexecParams(handle, sql, Int32(params.count), nil, rebound.baseAddress, lengths, formats, 1)
             }
         }
         defer { PQclear(result) }

@@ -56,8 +56,20 @@ final class Pool: Sendable {
             if error.connectionLost {
                 borrowed = Unowned(nil)
                 lastError.withLock { $0 = error.message }
+                // The idle ones went the same way (server restarted, network cut): drop them too,
+                // so the next calls connect afresh instead of each failing once.
+                idle.withLock { list in list = list.map { _ in Unowned(nil) } }
             }
             throw error.pluginError
+        }
+    }
+
+    /// For reads, which are safe to repeat: a connection found dead is replaced once, at once.
+    func read<T>(_ body: (Connection) throws(SQLError) -> T) throws(PluginError) -> T {
+        do throws(PluginError) {
+            return try with(body)
+        } catch where error.status == 3 /* HUB_AGAIN: the connection was lost */ {
+            return try with(body)
         }
     }
 

@@ -18,6 +18,7 @@ final class PostgresBus: StateBusPlugin {
     static var sharedByNodes: Bool { true }
 
     private let pool: Pool
+    private let kvWrites: KVWrites
     private let listener: Mutex<Unowned>
     private let channel: String
 
@@ -50,6 +51,7 @@ final class PostgresBus: StateBusPlugin {
         let first = try pool.connect()
         try Schema.prepare(first, schema: schema, target: pool.target)
         listener = Mutex(Unowned(nil))
+        kvWrites = KVWrites(pool: pool)
     }
 
     // MARK: Append
@@ -153,15 +155,15 @@ final class PostgresBus: StateBusPlugin {
     // MARK: Queries
 
     func orderState(_ orderID: String) throws(PluginError) -> (state: String, sequence: UInt64)? {
-        try pool.with { db throws(SQLError) in
-            let rows = try db.query("SELECT state, seq FROM orders WHERE id = $1", [.text(orderID)])
+        try pool.read { db throws(SQLError) in
+            let rows = try db.query("SELECT state, seq FROM orders WHERE id = $1", [.text(orderID)], prepare: true)
             return rows.count == 0 ? nil : (rows.text(0, 0), UInt64(rows.int(0, 1)))
         }
     }
 
     func timeline(_ orderID: String) throws(PluginError) -> [UInt8]? {
-        let rows = try pool.with { db throws(SQLError) in
-            try db.query("SELECT events FROM records WHERE subject = $1 ORDER BY off", [.text(orderID)])
+        let rows = try pool.read { db throws(SQLError) in
+            try db.query("SELECT events FROM records WHERE subject = $1 ORDER BY off", [.text(orderID)], prepare: true)
         }
         guard rows.count > 0 else { return nil }
         var events: [EventRecord.Fields] = []
@@ -170,7 +172,7 @@ final class PostgresBus: StateBusPlugin {
     }
 
     func read(after offset: UInt64, max: Int) throws(PluginError) -> (json: [UInt8], next: UInt64) {
-        let rows = try pool.with { db throws(SQLError) in
+        let rows = try pool.read { db throws(SQLError) in
             try db.query("SELECT off, events FROM records WHERE off > $1::bigint ORDER BY off LIMIT $2::bigint",
                          [.int(Int64(offset)), .int(Int64(Swift.max(1, max)))])
         }
@@ -184,14 +186,14 @@ final class PostgresBus: StateBusPlugin {
     }
 
     func idempotencyRecord(_ key: String) throws(PluginError) -> [UInt8]? {
-        try pool.with { db throws(SQLError) in
-            let rows = try db.query("SELECT subject, fingerprint, response FROM idempotency WHERE key = $1", [.text(key)])
+        try pool.read { db throws(SQLError) in
+            let rows = try db.query("SELECT subject, fingerprint, response FROM idempotency WHERE key = $1", [.text(key)], prepare: true)
             return rows.count == 0 ? nil : BusRecords.idempotency(subject: rows.text(0, 0), fingerprint: rows.text(0, 1), response: rows.bytes(0, 2))
         }
     }
 
     func orders(inState state: String, max: Int) throws(PluginError) -> [UInt8] {
-        try pool.with { db throws(SQLError) in
+        try pool.read { db throws(SQLError) in
             let rows = try db.query("SELECT id FROM orders WHERE state = $1 ORDER BY updated_ns LIMIT $2::bigint", [.text(state), .int(Int64(max))])
             return BusRecords.strings((0..<rows.count).map { rows.text($0, 0) })
         }
@@ -200,32 +202,21 @@ final class PostgresBus: StateBusPlugin {
     // MARK: KV (compare-and-set in one statement: exact across nodes)
 
     func kvGet(namespace: String, key: String) throws(PluginError) -> (value: [UInt8], revision: UInt64)? {
-        try pool.with { db throws(SQLError) in
-            let rows = try db.query("SELECT value, rev FROM kv WHERE ns = $1 AND key = $2", [.text(namespace), .text(key)])
+        try pool.read { db throws(SQLError) in
+            let rows = try db.query("SELECT value, rev FROM kv WHERE ns = $1 AND key = $2", [.text(namespace), .text(key)], prepare: true)
             return rows.count == 0 ? nil : (rows.bytes(0, 0), UInt64(rows.int(0, 1)))
         }
     }
 
     func kvPut(namespace: String, key: String, value: [UInt8], expectedRevision: UInt64) throws(PluginError) -> UInt64 {
-        let params: [SQLParam] = [.text(namespace), .text(key), .bytes(value)]
-        let rows = try pool.with { db throws(SQLError) in
-            switch expectedRevision {
-            case UInt64.max:
-                return try db.query("INSERT INTO kv(ns, key, value, rev) VALUES ($1, $2, $3, 1) "
-                    + "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, rev = kv.rev + 1 RETURNING rev", params)
-            case 0:
-                return try db.query("INSERT INTO kv(ns, key, value, rev) VALUES ($1, $2, $3, 1) ON CONFLICT DO NOTHING RETURNING rev", params)
-            default:
-                return try db.query("UPDATE kv SET value = $3, rev = rev + 1 WHERE ns = $1 AND key = $2 AND rev = $4::bigint RETURNING rev",
-                                    params + [.int(Int64(bitPattern: expectedRevision))])
-            }
-        }
-        guard rows.count == 1 else {
+        guard let revision = try kvWrites.put(namespace: namespace, key: key, value: value, expected: expectedRevision) else {
             let current = try kvGet(namespace: namespace, key: key)?.revision ?? 0
             throw PluginError(9, "kv \(namespace)/\(key): revision is \(current), expected \(expectedRevision)")
         }
-        return UInt64(rows.int(0, 0))
+        return revision
     }
+
+    deinit { kvWrites.stop() }
 
     func flush() throws(PluginError) {}  // every append is durable at COMMIT
 
@@ -262,7 +253,7 @@ final class PostgresBus: StateBusPlugin {
     }
 
     func kvScan(afterNamespace: String, afterKey: String, max: Int) throws(PluginError) -> [UInt8] {
-        try pool.with { db throws(SQLError) in
+        try pool.read { db throws(SQLError) in
             let rows = try db.query("SELECT ns, key, value, rev FROM kv WHERE (ns, key) > ($1, $2) ORDER BY ns, key LIMIT $3::bigint",
                                     [.text(afterNamespace), .text(afterKey), .int(Int64(Swift.max(1, max)))])
             return BusRecords.kvPage((0..<rows.count).map { (rows.text($0, 0), rows.text($0, 1), rows.bytes($0, 2), UInt64(rows.int($0, 3))) })
@@ -270,7 +261,7 @@ final class PostgresBus: StateBusPlugin {
     }
 
     func idempotencyScan(after key: String, max: Int) throws(PluginError) -> [UInt8] {
-        try pool.with { db throws(SQLError) in
+        try pool.read { db throws(SQLError) in
             let rows = try db.query("SELECT key, subject, fingerprint, response FROM idempotency WHERE key > $1 ORDER BY key LIMIT $2::bigint",
                                     [.text(key), .int(Int64(Swift.max(1, max)))])
             return BusRecords.idempotencyPage((0..<rows.count).map { (rows.text($0, 0), rows.text($0, 1), rows.text($0, 2), rows.bytes($0, 3)) })

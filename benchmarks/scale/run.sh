@@ -7,7 +7,9 @@
 #      idempotency row per order, and the head row) inserted by one client in batches of 100 orders
 #      per transaction (pgbench), no hub at all.
 # The figures are the ratios: hub / raw ceiling, and two nodes / one node.
-# Build first: swift build -c release. Env: ORDERS (default 20000), CONCURRENCY (default 128).
+# Build first: swift build -c release. Env: ORDERS (default 20000), CONCURRENCY (default 128), POOL
+# (the bus's pool_size, default 8), VELOCITY_SCOPE=node (rules count velocity per node instead of in
+# the shared KV: shows what exact cross-node velocity costs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ORDERS=${ORDERS:-20000}
@@ -21,17 +23,20 @@ psql_() { psql "$ORDERHUB_TEST_PG_URL" -qtAX -v ON_ERROR_STOP=1 "$@"; }
 # The default manifest with its bus entry on PostgreSQL (beside it, so its relative paths hold).
 manifest() {
   local file="manifests/.bench-scale-$1.yaml"
-  python3 - "$1" "$ORDERHUB_TEST_PG_URL" > "$file" <<'PY'
+  python3 - "$1" "$ORDERHUB_TEST_PG_URL" "${POOL:-8}" "${VELOCITY_SCOPE:-}" > "$file" <<'PY'
 import sys, re
-schema, url = sys.argv[1], sys.argv[2]
+schema, url, pool, scope = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 text = open("manifests/default.yaml").read()
 bus = f"""  bus:
     kind: state_bus
     library: ../.build/release/libStateBusPostgres.so
-    config: {{url: "{url}", schema: {schema}}}
+    config: {{url: "{url}", schema: {schema}, pool_size: {pool}}}
 
 """
-print(re.sub(r"  bus:\n.*?\n(?=  rules:)", bus, text, flags=re.S), end="")
+text = re.sub(r"  bus:\n.*?\n(?=  rules:)", bus, text, flags=re.S)
+if scope:  # VELOCITY_SCOPE=node: the rules count velocity per node (fast, not exact across nodes)
+    text = text.replace("      rulesets: [", f"      velocity_scope: {scope}\n      rulesets: [", 1)
+print(text, end="")
 PY
   $bin manifest pin "$file" > /dev/null
   echo "$file"

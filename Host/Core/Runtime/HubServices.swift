@@ -9,10 +9,14 @@ final class HubServices: HostServicesBackend {
     private let committer: GroupCommitter
     private let router: EventRouter
 
+    /// Other hub nodes share this bus: plugins are told their KV is shared (HUB_HOST_CAP_KV_SHARED).
+    let kvShared: Bool
+
     init(bus: PluginInstance, committer: GroupCommitter, router: EventRouter) {
         self.bus = bus
         self.committer = committer
         self.router = router
+        kvShared = bus.sharedByNodes
     }
 
     func publish(from slot: String, _ event: BusEvent) -> Int32 {

@@ -28,7 +28,10 @@ public final class OrderService: Sendable {
         self.metrics = metrics
         self.logger = logger
         dispatching = Atomic(dispatchEnabled)
+        kvShared = plugins.bus.sharedByNodes
     }
+    /// Other hub nodes share the bus (and the KV plugins use).
+    private let kvShared: Bool
 
     /// Accepts an order: validate, run the pipeline, commit every step's event in one group
     /// commit with the idempotency record, then answer. Nothing is acknowledged before it is durable.
@@ -53,10 +56,11 @@ public final class OrderService: Sendable {
         }
         metrics.stage("parse", seconds: elapsed(since: started))
         let steps = IntakeSteps(order: order, key: idempotencyKey, service: self)
-        // An isolated plugin's call may wait for its worker (up to call_timeout_ms): not on
-        // the cooperative pool, which serves every request.
-        let events = pipeline.contains(where: { slot in slot.instances.contains { $0.isolation == "process" } || slot.current.spec.isolation == .process })
-            ? await BlockingLane.run { steps.run() } : steps.run()
+        // An isolated plugin's call may wait for its worker (up to call_timeout_ms), and on a bus
+        // several nodes share, a plugin's KV calls wait on the database (rules count velocity
+        // there): not on the cooperative pool, which serves every request.
+        let blocking = kvShared || pipeline.contains(where: { slot in slot.instances.contains { $0.isolation == "process" } || slot.current.spec.isolation == .process })
+        let events = blocking ? await BlockingLane.run { steps.run() } : steps.run()
         let state = events.last(where: { !$0.state.isEmpty })?.state ?? OrderState.accepted.rawValue
         var response = JSONWriter()
         response.object { o in

@@ -128,6 +128,8 @@ typedef struct hub_buf {
 #define HUB_HOST_CAP_PUBSUB (1ull << 1)    /* publish/subscribe/unsubscribe work */
 #define HUB_HOST_CAP_TIMERS (1ull << 2)    /* schedule() works */
 #define HUB_HOST_CAP_METRICS (1ull << 3)   /* metric_define/metric_record work */
+#define HUB_HOST_CAP_KV_SHARED (1ull << 4) /* the KV is shared with other hub nodes (ABI 1.3):
+                                            * keep counts there, not in memory, to be exact */
 
 /* Log levels for hub_host_api.log. */
 #define HUB_LOG_TRACE 0

@@ -5,11 +5,20 @@ import HubJSON
 public struct RuleState: Sendable {
     public let ledger: any PromotionLedger
     public let windows: VelocityWindows
+    /// What velocity rules count with: these in-memory windows, or a store several hub nodes
+    /// share (so "7 orders from one IP" counts every node's orders).
+    public let velocity: any VelocityCounter
 
-    public init(ledger: any PromotionLedger = MemoryLedger(), windows: VelocityWindows = VelocityWindows()) {
+    public init(ledger: any PromotionLedger = MemoryLedger(), windows: VelocityWindows = VelocityWindows(), velocity: (any VelocityCounter)? = nil) {
         self.ledger = ledger
         self.windows = windows
+        self.velocity = velocity ?? windows
     }
+}
+
+/// Counts one order into a velocity window and answers the window's counts (this order included).
+public protocol VelocityCounter: Sendable {
+    func record(_ key: String, now: Int64, window: Int64, distinct: String?, keepTimes: Int, keepDistinct: Int) -> (count: Int, distinct: Int)
 }
 
 extension Ruleset {
@@ -48,7 +57,7 @@ extension Ruleset {
                 let key = id + "/" + rule.id + "/" + keyValue.toText
                 // Kept up to at least 100: a version that raises a threshold (up to 100) still
                 // counts the orders it inherits exactly.
-                let counts = state.windows.record(key, now: nowNanos, window: velocity.windowNanos, distinct: distinct,
+                let counts = state.velocity.record(key, now: nowNanos, window: velocity.windowNanos, distinct: distinct,
                                                   keepTimes: max(velocity.atLeast, 100), keepDistinct: max(velocity.distinctAtLeast, 100))
                 frame.noting = true
                 frame.note("velocity.\(velocity.keyLabel)", keyValue)

@@ -4,7 +4,7 @@ import Synchronization
 /// Sliding windows for velocity rules: per (ruleset, rule, key value) the times of recent
 /// orders and the value counted distinct. Sharded so concurrent orders with different keys
 /// do not wait on one lock; one key's updates are serialised, so counts are exact.
-public final class VelocityWindows: Sendable {
+public final class VelocityWindows: VelocityCounter, Sendable {
     /// What one key keeps: only what the rule's thresholds can need. "At least N orders in
     /// the window" holds exactly when the N-th most recent order is inside it, so the N most
     /// recent times suffice; likewise the K most recently seen distinct values for "at least K
@@ -222,5 +222,70 @@ public final class VelocityWindows: Sendable {
             }
             if !entry.times.isEmpty { shard(key).withLock { $0[key] = entry } }
         }
+    }
+}
+
+/// One velocity key's window as bytes, for a store several hub nodes share (KV with
+/// compare-and-set): the times of the orders inside the window, and the distinct values seen
+/// with the time each was last seen. Only what is inside the window is kept.
+public struct SharedVelocityEntry: Sendable {
+    public var times: [Int64] = []
+    public var recent: [(value: String, time: Int64)] = []
+
+    public init() {}
+
+    /// Decodes `bytes` (nil when damaged: the caller starts afresh).
+    public init?(bytes: [UInt8]) {
+        var index = 0
+        func integer() -> UInt64? {
+            guard index + 8 <= bytes.count else { return nil }
+            var value: UInt64 = 0
+            for offset in 0..<8 { value |= UInt64(bytes[index + offset]) << (8 * UInt64(offset)) }
+            index += 8
+            return value
+        }
+        guard let timeCount = integer(), timeCount <= 100_000 else { return nil }
+        for _ in 0..<timeCount {
+            guard let time = integer() else { return nil }
+            times.append(Int64(bitPattern: time))
+        }
+        guard let recentCount = integer(), recentCount <= 100_000 else { return nil }
+        for _ in 0..<recentCount {
+            guard let time = integer(), let length = integer(), length <= UInt64(bytes.count - index) else { return nil }
+            recent.append((String(decoding: bytes[index..<index + Int(length)], as: UTF8.self), Int64(bitPattern: time)))
+            index += Int(length)
+        }
+        guard index == bytes.count else { return nil }
+    }
+
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        func append(_ value: UInt64) { for offset in 0..<8 { out.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(offset)))) } }
+        append(UInt64(times.count))
+        for time in times { append(UInt64(bitPattern: time)) }
+        append(UInt64(recent.count))
+        for (value, time) in recent {
+            append(UInt64(bitPattern: time))
+            append(UInt64(value.utf8.count))
+            out.append(contentsOf: value.utf8)
+        }
+        return out
+    }
+
+    /// Counts one order at `now`, as VelocityWindows.record does, and drops what fell out of the window.
+    public mutating func record(now: Int64, window: Int64, distinct: String?, keepTimes: Int, keepDistinct: Int) -> (count: Int, distinct: Int) {
+        let horizon = now - window
+        let position = times.lastIndex(where: { $0 <= now }).map { $0 + 1 } ?? 0
+        times.insert(now, at: position)
+        times.removeAll { $0 <= horizon }
+        if times.count > keepTimes { times.removeFirst(times.count - keepTimes) }
+        if let distinct {
+            recent.removeAll { $0.value == distinct }
+            let at = recent.firstIndex { $0.time < now } ?? recent.count
+            recent.insert((distinct, now), at: at)
+        }
+        recent.removeAll { $0.time <= horizon }
+        if recent.count > keepDistinct { recent.removeLast(recent.count - keepDistinct) }
+        return (times.count, distinct == nil ? 0 : recent.count)
     }
 }

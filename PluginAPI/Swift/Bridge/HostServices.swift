@@ -9,6 +9,10 @@ public struct HostServices: @unchecked Sendable {  // immutable; the host keeps 
     public enum LogLevel: Int32, Sendable { case trace = 0, debug, info, warn, error }
     public enum MetricKind: Int32, Sendable { case counter = 1, gauge = 2, histogram = 3 }
 
+    /// Whether this KV is shared with other hub nodes (HUB_HOST_CAP_KV_SHARED): state that must
+    /// be exact across nodes (counters, windows) belongs in it, not in memory.
+    public var kvShared: Bool { api.pointee.caps & UInt64(HUB_HOST_CAP_KV_SHARED) != 0 }
+
     /// The host's ABI version (major, minor).
     public var abiVersion: (major: UInt16, minor: UInt16) { (api.pointee.abi_major, api.pointee.abi_minor) }
 
