@@ -38,7 +38,7 @@ let package = Package(
     ],
     targets: [
         // MARK: PluginAPI: the C ABI and the Swift kit on top of it.
-        .target(name: "CHubABI", path: "PluginAPI/CHubABI", exclude: ["abi-1.0.layout", "abi-1.1.layout", "abi-1.2.layout", "abi-1.3.layout", "abi-releases.txt"]),
+        .target(name: "CHubABI", path: "PluginAPI/CHubABI", exclude: ["abi-1.0.layout", "abi-1.1.layout", "abi-1.2.layout", "abi-1.3.layout", "abi-1.4.layout", "abi-releases.txt"]),
         .target(name: "HubJSON", path: "PluginAPI/JSON", swiftSettings: swiftSettings),
         .target(
             name: "HubPluginKit", dependencies: ["CHubABI", "HubJSON"], path: "PluginAPI/Swift",

@@ -17,6 +17,7 @@ enum StartupRetry {
         var delay = 0.5
         var attempt = 1
         let reason = ReasonBox()
+        let stopped = ReasonBox()
         defer { waiting?.cancel() }
         while true {
             let started = Result { () throws(LoadError) in try Hub.start(manifest: manifest, logger: logger, options: options) }
@@ -35,9 +36,18 @@ enum StartupRetry {
                 if waiting == nil {
                     let app = Application(
                         router: router(reason), configuration: .init(address: .hostname(host, port: port), serverName: "orderhub"), logger: logger)
-                    waiting = Task { try await app.runService() }
+                    waiting = Task {
+                        defer { stopped.set("stopped") }
+                        try await app.runService()
+                    }
                 }
                 try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                // SIGTERM/SIGINT while waiting stops the placeholder server: stop here too.
+                if let running = waiting, stopped.get() == "stopped" {
+                    _ = await running.result
+                    Output.out("orderhub: stopped before the hub started")
+                    throw ExitCode.success
+                }
                 delay = min(delay * 2, 30)
                 attempt += 1
             case .failure(let error):

@@ -38,7 +38,7 @@ final class RulesEngine: RulesPlugin {
         }
         // On hub nodes sharing a bus, velocity counts every node's orders ("cluster", exact, a KV
         // round trip per velocity rule per order) unless the admin chooses per-node counting.
-        let scope = context.config["velocity_scope"]?.stringValue ?? "cluster"
+        let scope = context.config["velocity_scope"].map { $0.stringValue ?? "\($0)" } ?? "cluster"
         guard ["cluster", "node"].contains(scope) else {
             throw .invalid("config.velocity_scope: '\(scope)' is not one of cluster, node")
         }

@@ -225,14 +225,24 @@ final class RulesetStore: Sendable {
         for id in try ids() {
             guard let (index, _) = try index(id), index.live > 0 else { continue }
             if current.first(where: { $0.id == id })?.version == index.live { continue }
-            let ruleset = try compile(id, index.live)
-            try writes.withLock { _ throws(PluginError) in
-                // A publish on this node may have just moved it: only the KV's live version goes in.
-                guard let (now, _) = try self.index(id), now.live == index.live else { return }
-                swapIn(ruleset)
-                changed = true
+            let ruleset: Ruleset
+            do throws(PluginError) {
+                ruleset = try compile(id, index.live)
+            } catch {
+                // One ruleset that cannot be read does not hold back the others.
+                host.log(.warn, "ruleset '\(id)': version \(index.live), published on another node, cannot be made live here: \(error.message)")
+                continue
             }
-            if changed { host.log(.info, "ruleset '\(id)': version \(index.live) is live (published on another node)") }
+            let swapped = try writes.withLock { _ throws(PluginError) -> Bool in
+                // A publish on this node may have just moved it: only the KV's live version goes in.
+                guard let (now, _) = try self.index(id), now.live == index.live else { return false }
+                swapIn(ruleset)
+                return true
+            }
+            if swapped {
+                changed = true
+                host.log(.info, "ruleset '\(id)': version \(index.live) is live (published on another node)")
+            }
         }
         return changed
     }

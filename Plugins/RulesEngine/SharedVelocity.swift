@@ -27,6 +27,8 @@ final class SharedVelocity: VelocityCounter {
                 var entry = found.flatMap { SharedVelocityEntry(bytes: $0.value) } ?? SharedVelocityEntry()
                 let counts = entry.record(now: now, window: window, distinct: distinct, keepTimes: keepTimes, keepDistinct: keepDistinct)
                 _ = try host.kvPut(kvKey, entry.bytes, expectedRevision: found?.revision ?? 0)
+                // Answering again: the next outage is reported too.
+                if warned.load(ordering: .relaxed) { warned.store(false, ordering: .relaxed) }
                 return counts
             } catch where error.status == 9 {
                 continue  // another node counted this key in between: read it again
@@ -37,6 +39,7 @@ final class SharedVelocity: VelocityCounter {
                 return local.record(key, now: now, window: window, distinct: distinct, keepTimes: keepTimes, keepDistinct: keepDistinct)
             }
         }
+        host.log(.warn, "rules: velocity key '\(key)' lost 64 compare-and-sets in a row; this order is counted on this node alone")
         return local.record(key, now: now, window: window, distinct: distinct, keepTimes: keepTimes, keepDistinct: keepDistinct)
     }
 }

@@ -19,10 +19,10 @@ enum SQLParam {
 struct SQLRows {
     fileprivate let rows: [[[UInt8]?]]
     var count: Int { rows.count }
-    func bytes(_ row: Int, _ column: Int) -> [UInt8] { rows[row][column] ?? [] }
+    func bytes(_ row: Int, _ column: Int) -> [UInt8] { row < rows.count && column < rows[row].count ? rows[row][column] ?? [] : [] }
     func text(_ row: Int, _ column: Int) -> String { String(decoding: bytes(row, column), as: UTF8.self) }
     func int(_ row: Int, _ column: Int) -> Int64 {
-        guard let raw = rows[row][column], raw.count == 8 else { return 0 }
+        guard row < rows.count, column < rows[row].count, let raw = rows[row][column], raw.count == 8 else { return 0 }
         return raw.reduce(Int64(0)) { $0 << 8 | Int64($1) }
     }
 }
@@ -35,11 +35,12 @@ struct SQLError: Error {
     /// The connection itself is gone (server down, network cut): reconnect before reuse.
     let connectionLost: Bool
 
+    static let lostPrefix = "PostgreSQL connection lost: "
     var isUniqueViolation: Bool { state == "23505" }
     var isSerialization: Bool { state == "40001" || state == "40P01" }
 
     var pluginError: PluginError {
-        if connectionLost { return .again("PostgreSQL connection lost: \(message)") }
+        if connectionLost { return .again(Self.lostPrefix + message) }
         if isUniqueViolation || isSerialization { return PluginError(9 /* HUB_CONFLICT */, message) }
         return .internalError("PostgreSQL error \(state): \(message)")
     }
@@ -56,7 +57,13 @@ final class Connection {
     /// Connects, or throws HUB_AGAIN naming the server and libpq's reason.
     init(conninfo: String, target: String) throws(PluginError) {
         self.target = target
-        guard let connection = PQconnectdb(conninfo) else { throw .again("cannot connect to PostgreSQL at \(target): out of memory") }
+        // Defaults first, then the admin's string (expanded, it overrides them): without them a
+        // database behind a dead network holds a call for minutes (TCP timeouts), not seconds.
+        let keywords = ["connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                        "application_name", "dbname"]
+        let values = ["5", "1", "10", "5", "3", "15000", "orderhub", conninfo]
+        let made: OpaquePointer? = Self.withCStrings(keywords) { k in Self.withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
+        guard let connection = made else { throw .again("cannot connect to PostgreSQL at \(target): out of memory") }
         guard PQstatus(connection) == CONNECTION_OK else {
             let reason = Self.clean(String(cString: PQerrorMessage(connection)))
             PQfinish(connection)
@@ -68,6 +75,14 @@ final class Connection {
     }
 
     deinit { PQfinish(handle) }
+
+    /// A NULL-terminated array of C strings, valid for `body`.
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+        let copies = strings.map { strdup($0) }
+        defer { copies.forEach { free($0) } }
+        let pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } } + [nil]
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
 
     var isBroken: Bool { PQstatus(handle) != CONNECTION_OK }
 

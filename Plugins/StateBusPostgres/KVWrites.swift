@@ -69,13 +69,25 @@ final class KVWrites: Sendable {
     }
 
     private func write(_ batch: [Pending]) {
-        let outcome = Result { () throws(PluginError) -> [UInt64?] in
-            try pool.transaction { db throws(SQLError) -> [UInt64?] in
-                try batch.map { write throws(SQLError) -> UInt64? in
-                    let rows = try Self.statement(write, db)
-                    return rows.count == 1 ? UInt64(rows.int(0, 0)) : nil
+        // Rows are locked in (ns, key) order, the same on every node, so two nodes' batches
+        // cannot deadlock; writes to one key keep their arrival order (the sort is stable).
+        let ordered = batch.enumerated().sorted { a, b in
+            (a.element.namespace, a.element.key, a.offset) < (b.element.namespace, b.element.key, b.offset)
+        }
+        var outcome: Result<[UInt64?], PluginError> = .success([])
+        for attempt in 1...3 {
+            outcome = Result { () throws(PluginError) -> [UInt64?] in
+                try pool.transaction { db throws(SQLError) -> [UInt64?] in
+                    var revisions = [UInt64?](repeating: nil, count: batch.count)
+                    for (index, write) in ordered {
+                        let rows = try Self.statement(write, db)
+                        revisions[index] = rows.count == 1 ? UInt64(rows.int(0, 0)) : nil
+                    }
+                    return revisions
                 }
             }
+            // A serialization failure or deadlock refused the batch as a whole, not each write: again.
+            guard case .failure(let error) = outcome, error.status == 9, attempt < 3 else { break }
         }
         for (index, pending) in batch.enumerated() {
             pending.result.withLock { result in

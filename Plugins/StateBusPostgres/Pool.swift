@@ -12,6 +12,7 @@ final class Pool: Sendable {
     private let conninfo: String
     let target: String
     let schema: String
+    let size: Int
     /// The last connection failure, for health() (empty once connected again).
     let lastError = Mutex<String>("")
 
@@ -19,6 +20,7 @@ final class Pool: Sendable {
         self.conninfo = conninfo
         self.target = target
         self.schema = schema
+        self.size = size
         idle = Mutex(Array(repeating: Unowned(nil), count: size))
         available = DispatchSemaphore(value: size)
     }
@@ -43,7 +45,10 @@ final class Pool: Sendable {
     /// Runs `body` on a borrowed connection. A lost connection is dropped (and reported as
     /// HUB_AGAIN); other SQL errors keep it.
     func with<T>(_ body: (Connection) throws(SQLError) -> T) throws(PluginError) -> T {
-        available.wait()
+        // Every connection busy for this long means the database is not keeping up: say so.
+        guard available.wait(timeout: .now() + .seconds(20)) == .success else {
+            throw .again("all \(size) connections to PostgreSQL at \(target) stayed busy for 20 s")
+        }
         defer { available.signal() }
         var borrowed = idle.withLock { $0.popLast() ?? Unowned(nil) }
         defer { idle.withLock { $0.append(borrowed) } }
@@ -68,7 +73,8 @@ final class Pool: Sendable {
     func read<T>(_ body: (Connection) throws(SQLError) -> T) throws(PluginError) -> T {
         do throws(PluginError) {
             return try with(body)
-        } catch where error.status == 3 /* HUB_AGAIN: the connection was lost */ {
+        } catch where error.status == 3 && error.message.hasPrefix(SQLError.lostPrefix) {
+            // The connection died under the call (not: no server to connect to): once more, fresh.
             return try with(body)
         }
     }

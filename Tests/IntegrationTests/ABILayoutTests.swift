@@ -24,7 +24,7 @@ import Testing
         let current = Set(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n"))
         run.waitUntilExit()
         // Every released minor's pins must still hold (append-only across 1.0, 1.1, ...).
-        for release in ["1.0", "1.1", "1.2", "1.3"] {
+        for release in ["1.0", "1.1", "1.2", "1.3", "1.4"] {
             let pinned = try String(contentsOfFile: Products.repository + "/PluginAPI/CHubABI/abi-\(release).layout", encoding: .utf8)
                 .split(separator: "\n")
             #expect(pinned.count >= 100)
@@ -45,7 +45,7 @@ import Testing
         #expect(MemoryLayout<hub_host_api>.offset(of: \hub_host_api.schedule) == 104)
         #expect(MemoryLayout<hub_order>.offset(of: \hub_order.json) == 232)
         #expect(MemoryLayout<hub_connector_api_v1>.offset(of: \hub_connector_api_v1.query_status) == 24)
-        #expect(HUB_ABI_MAJOR == 1 && HUB_ABI_MINOR == 3)
+        #expect(HUB_ABI_MAJOR == 1 && HUB_ABI_MINOR == 4)
     }
 
     /// The header's declarations (comments and whitespace removed) are pinned per released

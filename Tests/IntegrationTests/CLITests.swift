@@ -64,7 +64,7 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         #expect(json?["id"] as? String == "orderhub.predictor.logistic")
         #expect(json?["kind"] as? String == "predictor")
-        #expect(json?["abi"] as? String == "1.3")
+        #expect(json?["abi"] as? String == "1.4")
         #expect(json?["threading"] as? String == "thread_safe")
         let bad = try ChildProcess.run(["plugin", "inspect", "/etc/hostname"])
         #expect(bad.status == 3)

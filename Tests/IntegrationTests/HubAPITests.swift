@@ -178,7 +178,7 @@ import Testing
         _ = try await HTTP.postOrder(h.baseURL, key: "m1", SampleOrders.order())
         let plugins = try await HTTP.send("GET", h.baseURL + "/v1/plugins").json as? [[String: Any]] ?? []
         #expect(plugins.compactMap { $0["slot"] as? String } == ["bus", "rules", "predictor", "wms"])
-        #expect(plugins.allSatisfy { ($0["sha256"] as? String)?.count == 64 && $0["abi"] as? String == "1.3" })
+        #expect(plugins.allSatisfy { ($0["sha256"] as? String)?.count == 64 && $0["abi"] as? String == "1.4" })
         let health = try await HTTP.send("GET", h.baseURL + "/v1/health")
         #expect(health.status == 200)
         #expect(health.object["status"] as? String == "ok")

@@ -89,19 +89,19 @@ import Testing
     @Test func entryRefusingTheHost() throws {
         let error = refusal(try build("refuses", ["FIXTURE_ENTRY_REFUSES"]))
         #expect(error?.code == .entryFailed)
-        #expect(error?.message.contains("refused host ABI 1.3 with status UNSUPPORTED") == true)
+        #expect(error?.message.contains("refused host ABI 1.4 with status UNSUPPORTED") == true)
     }
 
     @Test func wrongMajor() throws {
         let error = refusal(try build("major2", ["FIXTURE_MAJOR=2"]))
         #expect(error?.code == .abiMismatch)
-        #expect(error?.message == "descriptor.abi_major: plugin built for ABI 2.3, host speaks 1.3 (majors must be equal)")
+        #expect(error?.message == "descriptor.abi_major: plugin built for ABI 2.4, host speaks 1.4 (majors must be equal)")
     }
 
     @Test func newerMinor() throws {
         let error = refusal(try build("minor99", ["FIXTURE_MINOR=99"]))
         #expect(error?.code == .abiMismatch)
-        #expect(error?.message.hasPrefix("descriptor.abi_minor: plugin built for ABI 1.99, host speaks 1.3") == true)
+        #expect(error?.message.hasPrefix("descriptor.abi_minor: plugin built for ABI 1.99, host speaks 1.4") == true)
     }
 
     @Test func descriptorTooSmall() throws {

@@ -71,6 +71,12 @@ import Testing
         let delivered = await HTTP.eventually(30) { Set(wms.accepted.map(\.orderID)).isSuperset(of: ids) }
         #expect(delivered, "\(Set(ids).subtracting(wms.accepted.map(\.orderID)).count) orders never reached the WMS")
         #expect(Set(wms.accepted.map(\.idempotencyKey)).count == wms.accepted.count, "a dispatch was made twice")
+        // Whichever node sends, the warehouse gets the whole instruction (lines, address), not the log's summary.
+        let slim = wms.accepted.filter { received in
+            let body = String(decoding: received.body, as: UTF8.self)
+            return !(body.contains("SKU-1") && body.contains("01001-000"))
+        }
+        #expect(slim.isEmpty, "\(slim.count) deliveries without the order's lines: \(slim.first.map { String(decoding: $0.body, as: UTF8.self) } ?? "")")
         let leader = try await cluster.leader()
         #expect(leader != nil)
     }
@@ -128,6 +134,7 @@ import Testing
         let keys = wms.accepted.map(\.idempotencyKey)
         #expect(delivered, "\(ids.subtracting(wms.accepted.map(\.orderID)).count) acknowledged orders never reached the WMS")
         #expect(Set(keys).count == keys.count, "\(keys.count - Set(keys).count) dispatch(es) made twice")
+        #expect(wms.accepted.allSatisfy { String(decoding: $0.body, as: UTF8.self).contains("SKU-1") }, "a delivery without the order's lines")
         let health = try await HTTP.send("GET", cluster.bases[survivor] + "/v1/health").object
         #expect(((health["cluster"] as? [String: Any])?["dispatching_for"] as? [String]) == ["wms"])
         print("failover: \(ids.count) orders acknowledged (\(atKill) before the kill of node \(victim == 0 ? "a" : "b")), \(missing.count) missing, "

@@ -56,7 +56,11 @@ public final class Cluster: Sendable {
         self.bus = bus
         self.states = states
         self.logger = logger
-        state = Mutex(State(position: position, leases: connectors.map { DispatchLease(slot: $0, node: node, leaseNanos: leaseNanos) }))
+        var random = SystemRandomNumberGenerator()
+        let incarnation = String(random.next() as UInt64, radix: 36)
+        state = Mutex(State(position: position, leases: connectors.map {
+            DispatchLease(slot: $0, node: node, incarnation: incarnation, leaseNanos: leaseNanos)
+        }))
     }
 
     /// A name for this node: the one given, or host name and process id (unique, and a
@@ -142,14 +146,19 @@ public final class Cluster: Sendable {
         while offset < to {
             let (json, next) = try bus.read(after: offset, max: 1000)
             guard next > offset else { break }
-            for record in (try? JSONParser.parse(json).arrayValue) ?? [] {
+            guard let records = (try? JSONParser.parse(json))?.arrayValue else {
+                throw PluginCallError(plugin: "bus", call: "read_from", status: 7, message: "a page of the log after offset \(offset) is not a JSON array")
+            }
+            for record in records {
                 let recordOffset = UInt64(record["offset"]?.intValue ?? 0)
                 let events = (record["events"]?.arrayValue ?? []).compactMap { Self.busEvent($0) }
                 if let last = events.last, !last.subject.isEmpty {
                     let changed = events.last { !$0.state.isEmpty }?.state
                     states.observe(last.subject, state: changed, sequence: last.sequence)
                 }
-                hooks.route(CommittedGroup(events: events, floor: recordOffset > 0 ? recordOffset - 1 : 0, last: recordOffset))
+                var group = CommittedGroup(events: events, floor: recordOffset > 0 ? recordOffset - 1 : 0, last: recordOffset)
+                group.fromLog = true
+                hooks.route(group)
             }
             offset = next
             state.withLock { $0.position = max($0.position, next) }

@@ -21,6 +21,8 @@ struct DispatchLease {
 
     let slot: String
     let node: String
+    /// This process's own mark (a restarted node of the same name is another incarnation).
+    let incarnation: String
     let leaseNanos: UInt64
     /// Deliveries stop this long before another node could take over.
     let marginNanos: UInt64
@@ -31,9 +33,10 @@ struct DispatchLease {
     private(set) var validUntil: UInt64 = 0
     private var watched: (revision: UInt64, since: UInt64)?
 
-    init(slot: String, node: String, leaseNanos: UInt64) {
+    init(slot: String, node: String, incarnation: String, leaseNanos: UInt64) {
         self.slot = slot
         self.node = node
+        self.incarnation = incarnation
         self.leaseNanos = leaseNanos
         marginNanos = leaseNanos / 3
     }
@@ -50,6 +53,13 @@ struct DispatchLease {
                 validUntil = now + leaseNanos - marginNanos
                 return .none
             } catch where error.status == 9 {
+                // Taken over, or our own write went through with its answer lost (or the bus
+                // refused a whole batch): the entry says which.
+                if let (stored, current) = try? bus.kvGet(namespace: Self.namespace, key: key),
+                   (try? JSONParser.parse(stored))?["incarnation"]?.stringValue == incarnation {
+                    revision = current
+                    return .none
+                }
                 return lose("another node took the dispatch lease of \(slot)")
             } catch {
                 // The bus cannot answer: keep trying until the fence, then stand down.
@@ -60,14 +70,19 @@ struct DispatchLease {
             guard let (stored, current) = try bus.kvGet(namespace: Self.namespace, key: key) else {
                 return take(bus: bus, expecting: 0, now: now)
             }
-            let owner = (try? JSONParser.parse(stored))?["node"]?.stringValue ?? ""
-            // Released on a clean stop, or ours from before a restart under the same name.
-            if owner.isEmpty || owner == node { return take(bus: bus, expecting: current, now: now) }
+            let value = try? JSONParser.parse(stored)
+            let owner = value?["node"]?.stringValue ?? ""
+            // Released on a clean stop, or this very process's (an answer lost on the way back).
+            if owner.isEmpty || value?["incarnation"]?.stringValue == incarnation { return take(bus: bus, expecting: current, now: now) }
+            // The clock starts when the revision was seen (after the read), and runs for the
+            // longer of our lease and the holder's.
+            let seen = Clock.monotonicNanos()
             if watched?.revision != current {
-                watched = (current, now)
+                watched = (current, seen)
                 return .none
             }
-            guard let since = watched?.since, now - since >= leaseNanos else { return .none }
+            let holderLease = UInt64(max(0, value?["lease_ms"]?.intValue ?? 0)) * 1_000_000
+            guard let since = watched?.since, seen - since >= max(leaseNanos, holderLease) else { return .none }
             return take(bus: bus, expecting: current, now: now)
         } catch {
             return .none
@@ -104,6 +119,7 @@ struct DispatchLease {
         var writer = JSONWriter()
         writer.object { o in
             o.field("node", node)
+            o.field("incarnation", incarnation)
             o.field("lease_ms", Int(leaseNanos / 1_000_000))
         }
         return writer.bytes

@@ -34,11 +34,15 @@ public final class Dispatcher: Sendable {
     /// Whether a delivery may start now: on a hub node sharing its bus, only while this node
     /// holds the connector's dispatch lease (Cluster); always otherwise.
     private let fence: @Sendable () -> Bool
+    /// Routed items below this floor were already scanned when this node took the lease.
+    private let minFloor: UInt64
 
     init(connector: LiveSlot, spec: Manifest.Plugin, bus: PluginInstance, committer: GroupCommitter, metrics: HostMetrics,
-         logger: Logger, startOffset: UInt64, owed: [OutboxItem] = [], paused: Bool = false, fence: @escaping @Sendable () -> Bool = { true }) {
+         logger: Logger, startOffset: UInt64, owed: [OutboxItem] = [], paused: Bool = false, fence: @escaping @Sendable () -> Bool = { true },
+         minFloor: UInt64 = 0) {
         self.connector = connector
         self.fence = fence
+        self.minFloor = minFloor
         policy = spec.retry
         self.committer = committer
         self.metrics = metrics
@@ -60,7 +64,7 @@ public final class Dispatcher: Sendable {
         guard !items.isEmpty else { return }
         // While stopping, items are still queued (not sent): they hold the watermark below them,
         // so the next start sends them.
-        state.withLock { s in for item in items { s.queue.add(item) } }
+        state.withLock { s in for item in items where item.floor >= minFloor { s.queue.add(item) } }
         wakeup.signal()
     }
 
@@ -146,6 +150,11 @@ public final class Dispatcher: Sendable {
             result = .failure(PluginInstance.DeliveryFailure(
                 error: PluginCallError(plugin: connector.slot, call: "deliver", status: 3, message: "the order's timeline could not be read to rebuild its instruction"),
                 retryAfterMillis: nil))
+        } else if !fence() {
+            // The lease lapsed while the instruction was rebuilt: not sent; back in line.
+            state.withLock { $0.queue.retry(job, due: Clock.monotonicNanos() + 100_000_000) }
+            wakeup.signal()
+            return
         } else {
             result = Result { () throws(PluginInstance.DeliveryFailure) in
                 try connector.use(order: job.subject) { instance throws(PluginInstance.DeliveryFailure) in try instance.deliver(outgoing) }

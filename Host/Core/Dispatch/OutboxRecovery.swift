@@ -46,6 +46,8 @@ struct OutboxRecovery {
         for slot in fresh { marks[slot] = UInt64.max }  // owed nothing from the past
         var open: [String: [(id: String, item: OutboxItem)]] = [:]
         var settled: [String: Set<String>] = [:]
+        // Nothing saved to look for: only the tail counts (a node taking a lease knows it already).
+        if !known && upTo != UInt64.max { offset = upTo }
         while offset < upTo {
             let (json, next) = try bus.read(after: offset, max: 2000)
             if next <= offset { break }

@@ -227,7 +227,8 @@ public struct BusMigration {
         let contentType = json["datacontenttype"]?.stringValue ?? ""
         var data: [UInt8] = []
         if let value = json["data"] {
-            if case .string(let text) = value, !contentType.lowercased().contains("json") {
+            let base = (contentType.split(separator: ";").first ?? "").filter { $0 != " " }.lowercased()
+            if case .string(let text) = value, !contentType.isEmpty, !base.hasSuffix("json") {
                 data = Array(text.utf8)
             } else {
                 var writer = JSONWriter()

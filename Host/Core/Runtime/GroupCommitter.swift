@@ -13,6 +13,9 @@ public struct CommittedGroup: Sendable {
     public let events: [BusEvent]
     public let floor: UInt64
     public let last: UInt64
+    /// Read back from the log (another node's commit, or ours on a shared bus): a dispatch
+    /// request holds the log's slim record, so its instruction is rebuilt from the timeline.
+    public var fromLog = false
 }
 
 /// The single writer to the state bus. Writers queue CommitRequests; one thread takes all

@@ -39,6 +39,8 @@ public final class Hub: Sendable {
         var reconcilers: [Reconciler]
     }
     let composition: Mutex<Composition>
+    /// Slots whose dispatcher is stopping after a lost lease (the lease is not taken again until it has).
+    let stoppingSlots = Mutex<Set<String>>([])
 
     /// The manifest the hub runs now: the one it started with, as changed by `apply`,
     /// canary promotions and rollbacks since.
@@ -103,11 +105,11 @@ public final class Hub: Sendable {
     }
 
     /// A dispatcher for a connector slot, routed the events it subscribes to.
-    func makeDispatcher(_ spec: Manifest.Plugin, startOffset: UInt64, owed: [OutboxItem]) -> Dispatcher? {
+    func makeDispatcher(_ spec: Manifest.Plugin, startOffset: UInt64, owed: [OutboxItem], minFloor: UInt64 = 0) -> Dispatcher? {
         guard let slot = plugins.slot(spec.slot) else { return nil }
         let fence = leadsCheck(spec.slot)
         let dispatcher = Dispatcher(connector: slot, spec: spec, bus: plugins.bus, committer: committer, metrics: metrics, logger: logger,
-                                    startOffset: startOffset, owed: owed, paused: options.dispatchPaused, fence: fence)
+                                    startOffset: startOffset, owed: owed, paused: options.dispatchPaused, fence: fence, minFloor: minFloor)
         router.add(dispatcher, types: spec.subscribes)
         return dispatcher
     }
@@ -220,9 +222,10 @@ public final class Hub: Sendable {
         // A connector still inside a delivery after the grace period is left alive (and the bus
         // with it): destroying it would free what that call is using.
         let busy = dispatchers.filter { !$0.stop(graceNanos: graceNanos) }.map(\.connector.slot)
-        // Deliveries are over: other nodes may take this node's connectors at once.
-        if busy.isEmpty { cluster?.releaseLeases() }
         committer.stop()
+        // Deliveries are over and their outcomes committed: other nodes may take this node's
+        // connectors at once.
+        if busy.isEmpty { cluster?.releaseLeases() }
         do throws(PluginCallError) { try plugins.bus.flush() } catch { logger.warning("bus flush at shutdown: \(error)") }
         if busy.isEmpty { plugins.destroyAll() } else {
             logger.warning("connector(s) \(busy.joined(separator: ", ")) still delivering after the grace period: left loaded; what they owe is sent again on the next start")
@@ -236,10 +239,17 @@ public final class Hub: Sendable {
     /// not answer (the lease is let go and taken again later).
     func leaseGained(_ slot: String, upTo: UInt64) -> Bool {
         guard let spec = manifest.connectors.first(where: { $0.slot == slot }) else { return false }
+        // A dispatcher of this slot from an earlier lease is still finishing: not two at once.
+        guard !stoppingSlots.withLock({ $0.contains(slot) }) else { return false }
         let recovery = OutboxRecovery(bus: plugins.bus, logger: logger)
         let owed: [OutboxItem]
+        let tail: UInt64
         do throws(PluginCallError) {
-            owed = try recovery.scan([OutboxRecovery.Connector(slot: slot, types: spec.subscribes)], upTo: upTo).pending[slot] ?? []
+            // Up to the log's tail, not just where this node has followed: the node that held the
+            // lease may have recorded acknowledgements past that point. Routed items below the
+            // tail are dropped by the new dispatcher (the scan has them).
+            tail = max(upTo, try plugins.bus.waitCommits(after: UInt64.max, timeoutMillis: 0))
+            owed = try recovery.scan([OutboxRecovery.Connector(slot: slot, types: spec.subscribes)], upTo: tail).pending[slot] ?? []
         } catch {
             logger.error("cluster: could not read what \(slot) owes: \(error)")
             return false
@@ -250,7 +260,7 @@ public final class Hub: Sendable {
             return item
         }
         if !items.isEmpty { logger.info("connector \(slot): taking over \(items.count) delivery(ies) still owed") }
-        guard let dispatcher = makeDispatcher(spec, startOffset: upTo, owed: items) else { return false }
+        guard let dispatcher = makeDispatcher(spec, startOffset: tail, owed: items, minFloor: tail) else { return false }
         composition.withLock { $0.dispatchers.append(dispatcher) }
         return true
     }
@@ -263,9 +273,13 @@ public final class Hub: Sendable {
             c.dispatchers.removeAll { $0.connector.slot == slot }
             return gone
         }
+        if !gone.isEmpty { stoppingSlots.withLock { _ = $0.insert(slot) } }
         for dispatcher in gone {
             router.remove(dispatcher)
-            DispatchQueue.global(qos: .utility).async { dispatcher.stop(graceNanos: 5_000_000_000, saveWatermark: false) }
+            DispatchQueue.global(qos: .utility).async { [self] in
+                dispatcher.stop(graceNanos: 5_000_000_000, saveWatermark: false)
+                stoppingSlots.withLock { _ = $0.remove(slot) }
+            }
         }
     }
 }

@@ -44,7 +44,14 @@ public final class OrderService: Sendable {
         case .claimed: break
         }
         // A key from before a restart is not in memory: the bus refuses it at commit and
-        // its stored record answers then (no bus read on the common path).
+        // its stored record answers then (no bus read on the common path). On a bus other
+        // nodes share, a client's retry may come here after another node took the order: the
+        // stored record answers before the pipeline runs again (rules count velocity and
+        // reserve budget once per order, not once per attempt).
+        if kvShared, let stored = await BlockingLane.run({ try? self.plugins.bus.idempotencyRecord(idempotencyKey) }),
+           let outcome = replay(stored, fingerprint: fingerprint, key: idempotencyKey) {
+            return outcome
+        }
         let id = OrderID.make()
         let order: OrderFields
         do {

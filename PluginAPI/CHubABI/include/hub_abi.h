@@ -1,5 +1,5 @@
 /*
- * hub_abi.h -- OrderHub plugin ABI, version 1.3.
+ * hub_abi.h -- OrderHub plugin ABI, version 1.4.
  *
  * The one contract between the OrderHub host and its capability plugins (state bus,
  * rules, predictor, connectors). C99; depends on <stdint.h> and <stddef.h> only, so a
@@ -48,7 +48,7 @@ extern "C" {
 /* ---- Versions and the entry symbol ------------------------------------------------ */
 
 #define HUB_ABI_MAJOR 1
-#define HUB_ABI_MINOR 3
+#define HUB_ABI_MINOR 4
 /** Name of the one exported function every plugin provides (see hub_plugin_entry_v1). */
 #define HUB_ENTRY_SYMBOL "hub_plugin_entry_v1"
 
@@ -128,7 +128,7 @@ typedef struct hub_buf {
 #define HUB_HOST_CAP_PUBSUB (1ull << 1)    /* publish/subscribe/unsubscribe work */
 #define HUB_HOST_CAP_TIMERS (1ull << 2)    /* schedule() works */
 #define HUB_HOST_CAP_METRICS (1ull << 3)   /* metric_define/metric_record work */
-#define HUB_HOST_CAP_KV_SHARED (1ull << 4) /* the KV is shared with other hub nodes (ABI 1.3):
+#define HUB_HOST_CAP_KV_SHARED (1ull << 4) /* the KV is shared with other hub nodes (ABI 1.4):
                                             * keep counts there, not in memory, to be exact */
 
 /* Log levels for hub_host_api.log. */
