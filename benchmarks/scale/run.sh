@@ -63,6 +63,7 @@ record=$(psql_ -c "SELECT coalesce(avg(length(events)), 2500)::int FROM bench1.r
 response=$(psql_ -c "SELECT coalesce(avg(length(response)), 90)::int FROM bench1.idempotency")
 psql_ -c "CREATE SCHEMA raw; CREATE TABLE raw.head(id int PRIMARY KEY, last_offset bigint); INSERT INTO raw.head VALUES (1, 0);
   CREATE TABLE raw.records(off bigint PRIMARY KEY, subject text COLLATE \"C\", seq_first bigint, seq_last bigint, events bytea);
+  ALTER TABLE raw.records ALTER COLUMN events SET STORAGE EXTERNAL;
   CREATE INDEX ON raw.records(subject, off);
   CREATE TABLE raw.orders(id text COLLATE \"C\" PRIMARY KEY, state text, seq bigint, updated_ns bigint);
   CREATE INDEX ON raw.orders(state, updated_ns);

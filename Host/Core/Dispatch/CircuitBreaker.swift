@@ -33,6 +33,10 @@ struct CircuitBreaker: Sendable {
     /// A delivery starts (in half-open, it is the one probe).
     mutating func started() { if phase == .halfOpen { probing = true } }
 
+    /// The delivery that started did not go out (the dispatch lease lapsed first): no outcome,
+    /// and in half-open the next delivery is the probe.
+    mutating func withdrawn() { probing = false }
+
     mutating func succeeded() {
         consecutiveFailures = 0
         phase = .closed

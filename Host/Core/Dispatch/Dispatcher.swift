@@ -152,7 +152,10 @@ public final class Dispatcher: Sendable {
                 retryAfterMillis: nil))
         } else if !fence() {
             // The lease lapsed while the instruction was rebuilt: not sent; back in line.
-            state.withLock { $0.queue.retry(job, due: Clock.monotonicNanos() + 100_000_000) }
+            state.withLock { s in
+                s.breaker.withdrawn()
+                s.queue.retry(job, due: Clock.monotonicNanos() + 100_000_000)
+            }
             wakeup.signal()
             return
         } else {
