@@ -10,11 +10,12 @@ struct PluginHostCommand: ParsableCommand {
 
     @Option(help: "The slot served (for log lines).") var slot: String = "plugin"
     @Option(help: "Log level (the hub passes its own).") var logLevel: String = "info"
+    @Flag(help: "The hub's KV is shared with other hub nodes (the hub passes it).") var kvShared = false
 
     func run() throws {
         var logger = Logging.bootstrap(level: logLevel)
         logger[metadataKey: "worker"] = "\(slot)"
-        let status = PluginWorker.serve(logger: logger)
+        let status = PluginWorker.serve(logger: logger, kvShared: kvShared)
         if status != 0 { throw ExitCode(status) }
     }
 }

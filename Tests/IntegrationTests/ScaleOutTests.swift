@@ -214,11 +214,13 @@ import Testing
 
     /// Rules on two nodes: a velocity window counts both nodes' orders (shared KV, compare-and-
     /// set), and a ruleset published on one node is live on the other within a tick.
-    @Test func rulesAreExactAcrossNodes() async throws {
+    /// The same with the rules engine in a worker process of its own (isolation: process).
+    @Test(arguments: [false, true]) func rulesAreExactAcrossNodes(isolated: Bool) async throws {
         let wms = FakeWMS()
         try await wms.start()
         defer { Task { await wms.stop() } }
-        let manifest = try TestManifest(directory: Products.tempDirectory("rules"), wmsURL: wms.url, extra: RulesEngineTests.engine,
+        let engine = RulesEngineTests.engine + (isolated ? "\n    isolation: process" : "")
+        let manifest = try TestManifest(directory: Products.tempDirectory("rules"), wmsURL: wms.url, extra: engine,
                                         pipeline: "[engine]", bus: try PostgresServer.busEntry(schema: PostgresServer.schema("rules")))
         var nodes: [ChildProcess] = []
         defer { nodes.forEach { if $0.process.isRunning { $0.kill9() } } }

@@ -13,8 +13,9 @@ import Glibc
 /// until the hub closes it. A crash here ends this process only; the hub restarts it.
 public enum PluginWorker {
     /// Serves until the hub hangs up; returns the process's exit status.
-    public static func serve(logger: Logger) -> Int32 {
-        WorkerLoop(logger: logger).run()
+    /// `kvShared`: the hub's KV is shared with other hub nodes (its plugin is told so).
+    public static func serve(logger: Logger, kvShared: Bool = false) -> Int32 {
+        WorkerLoop(logger: logger, kvShared: kvShared).run()
     }
 
     /// The reader loop. This thread only reads: every call, the create and the destroy run on
@@ -30,9 +31,9 @@ public enum PluginWorker {
         let calls = DispatchQueue(label: "orderhub.worker.calls", attributes: .concurrent)
         let group = DispatchGroup()
 
-        init(logger: Logger) {
+        init(logger: Logger, kvShared: Bool) {
             self.logger = logger
-            services = RemoteServices(channel: channel)
+            services = RemoteServices(channel: channel, kvShared: kvShared)
         }
 
         func run() -> Int32 {
@@ -197,7 +198,13 @@ final class RemoteServices: HostServicesBackend {
         let answer = Mutex<[UInt8]?>(nil)
     }
 
-    init(channel: FrameChannel) { self.channel = channel }
+    /// The hub's KV is shared with other hub nodes.
+    let kvShared: Bool
+
+    init(channel: FrameChannel, kvShared: Bool) {
+        self.channel = channel
+        self.kvShared = kvShared
+    }
 
     func complete(_ id: UInt64, _ payload: [UInt8]) {
         guard let waiter = waiting.withLock({ $0.removeValue(forKey: id) }) else { return }

@@ -29,8 +29,10 @@ public final class RemotePlugin: PluginHandle {
                 logger: Logger, onCrash: @escaping @Sendable (String, Int) -> Void) throws(LoadError) {
         self.context = context
         libraryPath = library
-        client = WorkerClient(spec: .init(slot: context.slot, library: library, sha256: sha256, configJSON: configJSON,
-                                          callTimeoutMillis: callTimeoutMillis), logger: logger)
+        var spec = WorkerClient.Spec(slot: context.slot, library: library, sha256: sha256, configJSON: configJSON,
+                                     callTimeoutMillis: callTimeoutMillis)
+        spec.kvShared = context.backend?.kvShared ?? false
+        client = WorkerClient(spec: spec, logger: logger)
         client.onService { [context] service, request in Self.serve(service, &request, context) }
         client.onCrash { [context] reason, restarts in
             // The fresh instance subscribes again in its create: the dead one's subscriptions go.

@@ -16,6 +16,8 @@ final class WorkerClient: Sendable {
         let configJSON: [UInt8]
         /// A call that takes longer kills the worker (a hung plugin is a crashed one).
         let callTimeoutMillis: Int
+        /// The hub's KV is shared with other nodes: the worker's plugin is told so (HUB_HOST_CAP_KV_SHARED).
+        var kvShared = false
     }
 
     /// What the worker said about its instance once created.
@@ -127,7 +129,7 @@ final class WorkerClient: Sendable {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["plugin-host", "--slot", spec.slot, "--log-level", "\(logger.logLevel)"]
+        process.arguments = ["plugin-host", "--slot", spec.slot, "--log-level", "\(logger.logLevel)"] + (spec.kvShared ? ["--kv-shared"] : [])
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"  // a crash is reported by the hub; restart fast
         process.environment = environment
