@@ -18,16 +18,24 @@ enum StartupRetry {
         var attempt = 1
         let reason = ReasonBox()
         let stopped = ReasonBox()
+        let handingOver = ReasonBox()
         defer { waiting?.cancel() }
         while true {
             let started = Result { () throws(LoadError) in try Hub.start(manifest: manifest, logger: logger, options: options) }
             switch started {
             case .success(let hub):
                 if let waiting {
+                    handingOver.set("yes")
                     waiting.cancel()
                     _ = await waiting.result
                 }
                 waiting = nil
+                // A stop asked for while this last attempt ran: honour it.
+                if stopped.get() == "stopped" {
+                    hub.shutdown()
+                    Output.out("orderhub: stopped before the hub started")
+                    throw ExitCode.success
+                }
                 if attempt > 1 { logger.info("started after \(attempt) attempts") }
                 return hub
             case .failure(let error) where error.temporary:
@@ -37,8 +45,10 @@ enum StartupRetry {
                     let app = Application(
                         router: router(reason), configuration: .init(address: .hostname(host, port: port), serverName: "orderhub"), logger: logger)
                     waiting = Task {
-                        defer { stopped.set("stopped") }
+                        // Only a signal ends the placeholder server normally (not our hand-over, not a
+                        // port that cannot be bound: that shows when the real server binds it).
                         try await app.runService()
+                        if handingOver.get() != "yes" { stopped.set("stopped") }
                     }
                 }
                 try await Task.sleep(for: .milliseconds(Int(delay * 1000)))

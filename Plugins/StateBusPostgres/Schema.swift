@@ -9,6 +9,21 @@ enum Schema {
 
     static func quoted(_ name: String) -> String { "\"" + name.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\"" }
 
+    /// Values and records are written far more often than read back: stored uncompressed, no
+    /// commit spends CPU on pglz (a 2-3 KB value was compressed on every write). Only an
+    /// optimisation: done once (when not yet so), with a short lock timeout (it needs an
+    /// exclusive lock for a moment), and skipped without failing the start when it cannot be.
+    private static func preferUncompressed(_ connection: Connection, _ name: String) throws(SQLError) {
+        let columns = [("kv", "value"), ("records", "events")]
+        for (table, column) in columns {
+            let storage = try connection.query(
+                "SELECT attstorage::text FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2", [.text("\(name).\(table)"), .text(column)])
+            guard storage.count == 1, storage.text(0, 0) != "e" else { continue }
+            try? connection.execute("SET lock_timeout = '2s'; ALTER TABLE \(name).\(table) ALTER COLUMN \(column) SET STORAGE EXTERNAL")
+            try? connection.execute("RESET lock_timeout")
+        }
+    }
+
     static func prepare(_ connection: Connection, schema: String, target: String) throws(PluginError) {
         do throws(SQLError) {
             try connection.execute("SELECT pg_advisory_lock(7218311)")
@@ -42,11 +57,8 @@ enum Schema {
                 CREATE TABLE IF NOT EXISTS \(name).kv(
                     ns text COLLATE "C" NOT NULL, key text COLLATE "C" NOT NULL, value bytea NOT NULL, rev bigint NOT NULL,
                     PRIMARY KEY (ns, key));
-                -- Values and records are written far more often than read back: stored out of line
-                -- uncompressed, so no commit spends CPU on pglz (a 2-3 KB value is compressed on every write).
-                ALTER TABLE \(name).kv ALTER COLUMN value SET STORAGE EXTERNAL;
-                ALTER TABLE \(name).records ALTER COLUMN events SET STORAGE EXTERNAL;
                 """)
+            try preferUncompressed(connection, name)
         } catch {
             if error.state == "ORDHB" { throw .invalid(error.message) }
             throw error.pluginError

@@ -35,7 +35,7 @@ struct CircuitBreaker: Sendable {
 
     /// The delivery that started did not go out (the dispatch lease lapsed first): no outcome,
     /// and in half-open the next delivery is the probe.
-    mutating func withdrawn() { probing = false }
+    mutating func withdrawn() { if phase == .halfOpen { probing = false } }
 
     mutating func succeeded() {
         consecutiveFailures = 0

@@ -60,11 +60,13 @@ public final class Dispatcher: Sendable {
     }
 
     /// Queues committed events (`floor`: an offset below their record).
-    func enqueue(_ items: [OutboxItem]) {
+    /// `routed`: handed over by the router from the log (dropped below `minFloor`, which the
+    /// lease's scan covered); a replay's item is queued whatever its floor.
+    func enqueue(_ items: [OutboxItem], routed: Bool = false) {
         guard !items.isEmpty else { return }
         // While stopping, items are still queued (not sent): they hold the watermark below them,
         // so the next start sends them.
-        state.withLock { s in for item in items where item.floor >= minFloor { s.queue.add(item) } }
+        state.withLock { s in for item in items where !routed || item.floor >= minFloor { s.queue.add(item) } }
         wakeup.signal()
     }
 
@@ -146,17 +148,14 @@ public final class Dispatcher: Sendable {
         if let grant = connector.grant { outgoing.data = grant.apply(toInstruction: outgoing.data) }
         let result: Result<[UInt8], PluginInstance.DeliveryFailure>
         if job.item.rebuild && outgoing.delivery == nil {
-            // Never send the log's slim record in place of the instruction: try again later.
-            result = .failure(PluginInstance.DeliveryFailure(
-                error: PluginCallError(plugin: connector.slot, call: "deliver", status: 3, message: "the order's timeline could not be read to rebuild its instruction"),
-                retryAfterMillis: nil))
+            // Never send the log's slim record in place of the instruction. The bus did not
+            // answer, not the connector: back in line, no attempt charged, the circuit untouched.
+            putBack(job, afterNanos: 1_000_000_000)
+            logger.warning("dispatch of \(job.subject) to \(connector.slot) waits: the order's timeline could not be read to rebuild its instruction")
+            return
         } else if !fence() {
             // The lease lapsed while the instruction was rebuilt: not sent; back in line.
-            state.withLock { s in
-                s.breaker.withdrawn()
-                s.queue.retry(job, due: Clock.monotonicNanos() + 100_000_000)
-            }
-            wakeup.signal()
+            putBack(job, afterNanos: 100_000_000)
             return
         } else {
             result = Result { () throws(PluginInstance.DeliveryFailure) in
@@ -168,6 +167,15 @@ public final class Dispatcher: Sendable {
         switch result {
         case .success(let ack): acknowledged(job, ack: ack, latency: latency)
         case .failure(let failure): failed(job, failure, latency: latency)
+        }
+        wakeup.signal()
+    }
+
+    /// A job that was taken but not sent goes back in its place, due later, uncharged.
+    private func putBack(_ job: DeliveryQueue.Job, afterNanos: UInt64) {
+        state.withLock { s in
+            s.breaker.withdrawn()
+            s.queue.putBack(job, due: Clock.monotonicNanos() + afterNanos)
         }
         wakeup.signal()
     }

@@ -100,9 +100,15 @@ struct DeliveryQueue {
 
     /// The job failed for now: back in its place in line (by seq), due later.
     mutating func retry(_ job: Job, due: UInt64) {
-        finish(job)
         var again = job
         again.attempt += 1
+        putBack(again, due: due)
+    }
+
+    /// The job was taken but not sent (no attempt made): back in its place, due later.
+    mutating func putBack(_ job: Job, due: UInt64) {
+        finish(job)
+        var again = job
         again.due = due
         // Binary search over the live entries' seqs (holes keep their neighbours' order).
         var low = head, high = line.count

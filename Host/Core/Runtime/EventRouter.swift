@@ -64,7 +64,7 @@ public final class EventRouter: Sendable {
         let events = group.events
         let targets = dispatchers.withLock { $0 }
         for target in targets {
-            target.dispatcher.enqueue(events.filter { target.types.contains($0.type) }.map { OutboxItem(event: $0, floor: group.floor, rebuild: group.fromLog && $0.type == EventTypes.dispatchRequested) })
+            target.dispatcher.enqueue(events.filter { target.types.contains($0.type) }.map { OutboxItem(event: $0, floor: group.floor, rebuild: group.fromLog && $0.type == EventTypes.dispatchRequested) }, routed: true)
             target.dispatcher.observe(committedUpTo: group.last)
         }
         let subs = subscriptions.withLock { $0 }

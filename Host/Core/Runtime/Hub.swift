@@ -4,6 +4,10 @@ import HubLoader
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A running hub: the plugins of one manifest, the group committer, the connectors'
 /// dispatchers and the order service. Built by `start`, recomposed by `apply` (Composer),
 /// torn down by `shutdown`.
@@ -221,7 +225,11 @@ public final class Hub: Sendable {
         for reconciler in reconcilers { reconciler.stop() }
         // A connector still inside a delivery after the grace period is left alive (and the bus
         // with it): destroying it would free what that call is using.
-        let busy = dispatchers.filter { !$0.stop(graceNanos: graceNanos) }.map(\.connector.slot)
+        var busy = dispatchers.filter { !$0.stop(graceNanos: graceNanos) }.map(\.connector.slot)
+        // Dispatchers stopping after a lost lease are not in the list: wait for them as well.
+        let deadline = Clock.monotonicNanos() + graceNanos
+        while !stoppingSlots.withLock({ $0.isEmpty }) && Clock.monotonicNanos() < deadline { usleep(10_000) }
+        busy += stoppingSlots.withLock { Array($0) }
         committer.stop()
         // Deliveries are over and their outcomes committed: other nodes may take this node's
         // connectors at once.
