@@ -17,21 +17,23 @@ enum StartupRetry {
         var delay = 0.5
         var attempt = 1
         let reason = ReasonBox()
-        let stopped = ReasonBox()
-        let handingOver = ReasonBox()
+        // Set by the placeholder server's task (a signal ended it) and by this loop (the real
+        // hub takes the port over), read by both.
+        let stopped = Flag()
+        let handingOver = Flag()
         defer { waiting?.cancel() }
         while true {
             let started = Result { () throws(LoadError) in try Hub.start(manifest: manifest, logger: logger, options: options) }
             switch started {
             case .success(let hub):
                 if let waiting {
-                    handingOver.set("yes")
+                    handingOver.raise()
                     waiting.cancel()
                     _ = await waiting.result
                 }
                 waiting = nil
                 // A stop asked for while this last attempt ran: honour it.
-                if stopped.get() == "stopped" {
+                if stopped.isRaised {
                     hub.shutdown()
                     Output.out("orderhub: stopped before the hub started")
                     throw ExitCode.success
@@ -48,12 +50,12 @@ enum StartupRetry {
                         // Only a signal ends the placeholder server normally (not our hand-over, not a
                         // port that cannot be bound: that shows when the real server binds it).
                         try await app.runService()
-                        if handingOver.get() != "yes" { stopped.set("stopped") }
+                        if !handingOver.isRaised { stopped.raise() }
                     }
                 }
                 try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
                 // SIGTERM/SIGINT while waiting stops the placeholder server: stop here too.
-                if let running = waiting, stopped.get() == "stopped" {
+                if let running = waiting, stopped.isRaised {
                     _ = await running.result
                     Output.out("orderhub: stopped before the hub started")
                     throw ExitCode.success
@@ -103,4 +105,10 @@ private final class ReasonBox: Sendable {
     private let value = Mutex<String>("")
     func set(_ text: String) { value.withLock { $0 = text } }
     func get() -> String { value.withLock { $0 } }
+}
+
+private final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func raise() { value.store(true, ordering: .releasing) }
+    var isRaised: Bool { value.load(ordering: .acquiring) }
 }

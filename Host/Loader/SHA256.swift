@@ -61,11 +61,16 @@ public struct SHA256: Sendable {
     public static func hex(_ bytes: some Collection<UInt8>) -> String {
         var hasher = SHA256()
         hasher.update(bytes)
+        return hasher.finalizeHex()
+    }
+
+    /// The lower-case hex digest of everything updated so far.
+    public mutating func finalizeHex() -> String {
         var text: [UInt8] = []
         text.reserveCapacity(64)
-        for byte in hasher.finalize() {
-            text.append(hexDigits[Int(byte >> 4)])
-            text.append(hexDigits[Int(byte & 0xF)])
+        for byte in finalize() {
+            text.append(Self.hexDigits[Int(byte >> 4)])
+            text.append(Self.hexDigits[Int(byte & 0xF)])
         }
         return String(decoding: text, as: UTF8.self)
     }

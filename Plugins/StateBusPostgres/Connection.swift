@@ -27,6 +27,31 @@ struct SQLRows {
     }
 }
 
+extension SQLRows {
+    /// The first of `keys` that column 0 of these rows (a RETURNING list) does not hold.
+    func firstMissing(_ keys: [String]) -> String? {
+        let returned = Set((0..<count).map { text($0, 0) })
+        return keys.first { !returned.contains($0) }
+    }
+}
+
+/// A multi-row VALUES list: "($1::bigint,$2),($3::bigint,$4)" and its parameters, one
+/// statement for a whole batch. `casts` gives each column's cast ("" for none).
+func valuesList(_ rows: [[SQLParam]], casts: [String]) -> (sql: String, params: [SQLParam]) {
+    var sql = ""
+    var params: [SQLParam] = []
+    params.reserveCapacity(rows.count * casts.count)
+    for (index, row) in rows.enumerated() {
+        sql += index == 0 ? "(" : ",("
+        for (column, param) in row.enumerated() {
+            params.append(param)
+            sql += (column == 0 ? "$" : ",$") + String(params.count) + casts[column]
+        }
+        sql += ")"
+    }
+    return (sql, params)
+}
+
 /// Why a statement failed, with PostgreSQL's SQLSTATE: the bus maps it to an ABI status
 /// (a lost connection is HUB_AGAIN, a unique violation HUB_CONFLICT).
 struct SQLError: Error {

@@ -72,35 +72,24 @@ final class PostgresBus: StateBusPlugin {
                     + "SELECT last_offset, pg_notify($2, last_offset::text)::text FROM h",
                 [.int(Int64(groups.count)), .text(channel)])
             let last = UInt64(head.int(0, 0))
-            var sql = "INSERT INTO records(off, subject, seq_first, seq_last, events) VALUES "
-            var params: [SQLParam] = []
-            params.reserveCapacity(groups.count * 5)
-            for (index, group) in groups.enumerated() {
-                let at = params.count
-                sql += (index == 0 ? "" : ",") + "($\(at + 1)::bigint,$\(at + 2),$\(at + 3)::bigint,$\(at + 4)::bigint,$\(at + 5))"
-                params.append(.int(Int64(last) - Int64(groups.count) + Int64(index) + 1))
-                params.append(.text(group[0].subject.string))
-                params.append(.int(Int64(group[0].sequence)))
-                params.append(.int(Int64(group[group.count - 1].sequence)))
-                params.append(.bytes(BusRecords.encode(group)))
-            }
+            let first = Int64(last) - Int64(groups.count) + 1
+            let (values, params) = valuesList(groups.enumerated().map { index, group in
+                [.int(first + Int64(index)), .text(group[0].subject.string), .int(Int64(group[0].sequence)),
+                 .int(Int64(group[group.count - 1].sequence)), .bytes(BusRecords.encode(group))]
+            }, casts: ["::bigint", "", "::bigint", "::bigint", ""])
+            let sql = "INSERT INTO records(off, subject, seq_first, seq_last, events) VALUES " + values
             try db.query(sql, params)
             return last
         }
     }
 
     private static func insertIdempotency(_ records: [IdempotencyRecordView], _ db: Connection) throws(SQLError) {
-        var sql = "INSERT INTO idempotency(key, subject, fingerprint, response) VALUES "
-        var params: [SQLParam] = []
-        for (index, record) in records.enumerated() {
-            let at = params.count
-            sql += (index == 0 ? "" : ",") + "($\(at + 1),$\(at + 2),$\(at + 3),$\(at + 4))"
-            params += [.text(record.key.string), .text(record.subject.string), .text(record.fingerprint.string), .bytes(Array(record.response.raw))]
-        }
-        let inserted = try db.query(sql + " ON CONFLICT DO NOTHING RETURNING key", params)
-        guard inserted.count == records.count else {
-            let written = Set((0..<inserted.count).map { inserted.text($0, 0) })
-            let taken = records.map(\.key.string).first { !written.contains($0) } ?? "?"
+        let (values, params) = valuesList(records.map {
+            [.text($0.key.string), .text($0.subject.string), .text($0.fingerprint.string), .bytes(Array($0.response.raw))]
+        }, casts: ["", "", "", ""])
+        let inserted = try db.query("INSERT INTO idempotency(key, subject, fingerprint, response) VALUES " + values
+            + " ON CONFLICT DO NOTHING RETURNING key", params)
+        if let taken = inserted.firstMissing(records.map(\.key.string)) {
             throw SQLError(state: "23505", message: "idempotency key '\(taken)' is already recorded", connectionLost: false)
         }
     }
@@ -119,34 +108,22 @@ final class PostgresBus: StateBusPlugin {
             if first == 1 { fresh.append((subject, state.isEmpty ? "unknown" : state, last, time)) } else { moved.append((subject, state, first, last, time)) }
         }
         if !fresh.isEmpty {
-            var sql = "INSERT INTO orders(id, state, seq, updated_ns) VALUES "
-            var params: [SQLParam] = []
-            for (index, order) in fresh.enumerated() {
-                let at = params.count
-                sql += (index == 0 ? "" : ",") + "($\(at + 1),$\(at + 2),$\(at + 3)::bigint,$\(at + 4)::bigint)"
-                params += [.text(order.id), .text(order.state), .int(Int64(order.last)), .int(order.time)]
-            }
-            let inserted = try db.query(sql + " ON CONFLICT DO NOTHING RETURNING id", params)
-            if inserted.count != fresh.count {
-                let written = Set((0..<inserted.count).map { inserted.text($0, 0) })
-                let id = fresh.first { !written.contains($0.id) }?.id ?? "?"
+            let (values, params) = valuesList(fresh.map { [.text($0.id), .text($0.state), .int(Int64($0.last)), .int($0.time)] },
+                                              casts: ["", "", "::bigint", "::bigint"])
+            let inserted = try db.query("INSERT INTO orders(id, state, seq, updated_ns) VALUES " + values + " ON CONFLICT DO NOTHING RETURNING id", params)
+            if let id = inserted.firstMissing(fresh.map(\.id)) {
                 throw SQLError(state: "23505", message: "order \(id): first sequence is 1 but the order already exists", connectionLost: false)
             }
         }
         if !moved.isEmpty {
-            var sql = "UPDATE orders AS o SET state = coalesce(nullif(v.state, ''), o.state), seq = v.last, updated_ns = v.ns FROM (VALUES "
-            var params: [SQLParam] = []
-            for (index, order) in moved.enumerated() {
-                let at = params.count
-                sql += (index == 0 ? "" : ",") + "($\(at + 1)::text,$\(at + 2)::text,$\(at + 3)::bigint,$\(at + 4)::bigint,$\(at + 5)::bigint)"
-                params += [.text(order.id), .text(order.state), .int(Int64(order.first)), .int(Int64(order.last)), .int(order.time)]
-            }
-            sql += ") AS v(id, state, first, last, ns) WHERE o.id = v.id AND o.seq = v.first - 1 RETURNING o.id"
-            let updated = try db.query(sql, params)
-            if updated.count != moved.count {
-                let written = Set((0..<updated.count).map { updated.text($0, 0) })
-                let order = moved.first { !written.contains($0.id) }
-                throw SQLError(state: "23505", message: "order \(order?.id ?? "?"): sequence \(order?.first ?? 0) does not follow the stored one "
+            let (values, params) = valuesList(moved.map { [.text($0.id), .text($0.state), .int(Int64($0.first)), .int(Int64($0.last)), .int($0.time)] },
+                                              casts: ["::text", "::text", "::bigint", "::bigint", "::bigint"])
+            let updated = try db.query(
+                "UPDATE orders AS o SET state = coalesce(nullif(v.state, ''), o.state), seq = v.last, updated_ns = v.ns FROM (VALUES " + values
+                    + ") AS v(id, state, first, last, ns) WHERE o.id = v.id AND o.seq = v.first - 1 RETURNING o.id", params)
+            if let id = updated.firstMissing(moved.map(\.id)) {
+                let first = moved.first { $0.id == id }?.first ?? 0
+                throw SQLError(state: "23505", message: "order \(id): sequence \(first) does not follow the stored one "
                     + "(another writer moved it, or it does not exist)", connectionLost: false)
             }
         }

@@ -151,7 +151,7 @@ public final class Cluster: Sendable {
             }
             for record in records {
                 let recordOffset = UInt64(record["offset"]?.intValue ?? 0)
-                let events = (record["events"]?.arrayValue ?? []).compactMap { Self.busEvent($0) }
+                let events = (record["events"]?.arrayValue ?? []).compactMap { BusEvent(stored: $0, keepingState: true) }
                 if let last = events.last, !last.subject.isEmpty {
                     let changed = events.last { !$0.state.isEmpty }?.state
                     states.observe(last.subject, state: changed, sequence: last.sequence)
@@ -191,12 +191,5 @@ public final class Cluster: Sendable {
             case .none: break
             }
         }
-    }
-
-    /// A stored CloudEvent as a BusEvent, keeping its state and sequence.
-    static func busEvent(_ event: JSONValue) -> BusEvent? {
-        guard var bus = OutboxRecovery.busEvent(event) else { return nil }
-        bus.state = event["orderstate"]?.stringValue ?? ""
-        return bus
     }
 }

@@ -78,7 +78,7 @@ struct OutboxRecovery {
         guard let type = event["type"]?.stringValue, let id = event["id"]?.stringValue else { return }
         let data = event["data"]
         for connector in connectors where floor >= marks[connector.slot] ?? 0 {
-            if connector.types.contains(type), let bus = Self.busEvent(event) {
+            if connector.types.contains(type), let bus = BusEvent(stored: event, keepingState: false) {
                 open[connector.slot, default: []].append((id, OutboxItem(event: bus, floor: floor)))
             } else if data?["connector"]?.stringValue == connector.slot, let target = data?["event"]?.stringValue {
                 switch type {
@@ -101,17 +101,6 @@ struct OutboxRecovery {
     func original(_ id: String, order: String?) -> BusEvent? {
         guard let order, let json = try? bus.timeline(order), let list = try? JSONParser.parse(json).arrayValue,
               let found = list.first(where: { $0["id"]?.stringValue == id }) else { return nil }
-        return Self.busEvent(found)
-    }
-
-    /// A stored CloudEvent back as a BusEvent (state left empty: redelivery changes nothing).
-    static func busEvent(_ event: JSONValue) -> BusEvent? {
-        guard let id = event["id"]?.stringValue, let type = event["type"]?.stringValue else { return nil }
-        var data = JSONWriter()
-        data.value(event["data"] ?? .null)
-        return BusEvent(id: id, source: event["source"]?.stringValue ?? "", type: type, subject: event["subject"]?.stringValue ?? "",
-                        data: data.bytes, producer: event["producer"]?.stringValue ?? "",
-                        timeUnixNanos: Timestamp.parseRFC3339(event["time"]?.stringValue ?? "") ?? 0,
-                        sequence: UInt64(event["sequence"]?.stringValue ?? "") ?? 0)
+        return BusEvent(stored: found, keepingState: false)
     }
 }

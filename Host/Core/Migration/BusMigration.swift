@@ -106,7 +106,7 @@ public struct BusMigration {
             guard next > after else { break }
             for record in (try? JSONParser.parse(json).arrayValue) ?? [] {
                 let offset = UInt64(record["offset"]?.intValue ?? 0)
-                let events = (record["events"]?.arrayValue ?? []).compactMap(Self.event)
+                let events = (record["events"]?.arrayValue ?? []).compactMap { BusEvent(stored: $0, keepingState: true) }
                 guard let subject = events.first?.subject else { continue }
                 if subjects.contains(subject) || pending.count >= batch { try flush() }
                 subjects.insert(subject)
@@ -221,27 +221,6 @@ public struct BusMigration {
         }
     }
 
-    /// A stored CloudEvent back as the event to append (data as it was: JSON, or text).
-    static func event(_ json: JSONValue) -> BusEvent? {
-        guard let id = json["id"]?.stringValue, let type = json["type"]?.stringValue else { return nil }
-        let contentType = json["datacontenttype"]?.stringValue ?? ""
-        var data: [UInt8] = []
-        if let value = json["data"] {
-            let base = (contentType.split(separator: ";").first ?? "").filter { $0 != " " }.lowercased()
-            if case .string(let text) = value, !contentType.isEmpty, !base.hasSuffix("json") {
-                data = Array(text.utf8)
-            } else {
-                var writer = JSONWriter()
-                writer.value(value)
-                data = writer.bytes
-            }
-        }
-        return BusEvent(id: id, source: json["source"]?.stringValue ?? "", type: type, subject: json["subject"]?.stringValue ?? "", data: data,
-                        contentType: contentType == "application/json" ? "" : contentType, producer: json["producer"]?.stringValue ?? "",
-                        timeUnixNanos: Timestamp.parseRFC3339(json["time"]?.stringValue ?? "") ?? 0,
-                        sequence: UInt64(json["sequence"]?.stringValue ?? "") ?? 0, state: json["orderstate"]?.stringValue ?? "")
-    }
-
     static func unhex(_ text: String) -> [UInt8]? {
         let digits = Array(text.utf8)
         guard digits.count % 2 == 0 else { return nil }
@@ -273,8 +252,7 @@ struct Checksums {
     var kv = SHA256()
     var hex: [String: String] {
         var copy = self
-        func text(_ digest: [UInt8]) -> String { digest.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined() }
-        return ["log": text(copy.log.finalize()), "idempotency": text(copy.idempotency.finalize()), "kv": text(copy.kv.finalize())]
+        return ["log": copy.log.finalizeHex(), "idempotency": copy.idempotency.finalizeHex(), "kv": copy.kv.finalizeHex()]
     }
 }
 

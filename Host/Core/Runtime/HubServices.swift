@@ -22,9 +22,7 @@ final class HubServices: HostServicesBackend {
     func publish(from slot: String, _ event: BusEvent) -> Int32 {
         var event = event
         guard !event.type.isEmpty else { return 1 }
-        let mediaType = (event.contentType.split(separator: ";").first ?? "").filter { $0 != " " }.lowercased()
-        let isJSON = event.contentType.isEmpty || mediaType.hasSuffix("json")
-        if isJSON && !event.data.isEmpty && (try? JSONParser.parse(event.data)) == nil { return 1 }
+        if BusEvent.isJSON(contentType: event.contentType) && !event.data.isEmpty && (try? JSONParser.parse(event.data)) == nil { return 1 }
         if event.source.isEmpty { event.source = "/orderhub/\(slot)" }
         if event.timeUnixNanos == 0 { event.timeUnixNanos = Clock.wallNanos() }
         if event.id.isEmpty && event.subject.isEmpty { event.id = "\(slot).\(Clock.wallNanos())" }
